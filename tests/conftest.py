@@ -1,0 +1,102 @@
+"""Shared fixtures: isolated data roots, a local HTTP server for download tests, a fake data set."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from dlbook.data import registry
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def isolated_data(tmp_path, monkeypatch):
+    """Point DLBOOK_DATA and the user cache at fresh empty folders; return (data_root, cache_root)."""
+    data_root, xdg = tmp_path / "bundle", tmp_path / "xdg"
+    data_root.mkdir()
+    xdg.mkdir()
+    monkeypatch.setenv("DLBOOK_DATA", str(data_root))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
+    monkeypatch.delenv("DLBOOK_OFFLINE", raising=False)
+    registry._verified.clear()
+    return data_root, xdg / "dlbook"
+
+
+class _Server:
+    """A threaded HTTP server on 127.0.0.1 serving a dict {url path: bytes}, counting requests."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.requests: list[str] = []
+        files, requests = self.files, self.requests
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802
+                requests.append(self.path)
+                body = files.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return self.base + path
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def http_server():
+    server = _Server()
+    yield server
+    server.close()
+
+
+PAYLOAD = b"dlbook test payload\n" * 500
+
+
+@pytest.fixture
+def fake_dataset(http_server):
+    """Register a one-file data set 'toy' served by the local server (first URL 404s, second works)."""
+    http_server.files["/mirror/toy/data.bin"] = PAYLOAD
+    info = registry.DatasetInfo(
+        name="toy",
+        description="a test data set",
+        license="CC0",
+        files=(registry.RemoteFile(
+            path="toy/data.bin",
+            sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+            size=len(PAYLOAD),
+            urls=(http_server.url("/gone/toy/data.bin"), http_server.url("/mirror/toy/data.bin")),
+        ),),
+    )
+    registry.register(info, replace=True)
+    yield info
+    registry._REGISTRY.pop("toy", None)
+
+
+def bundle_dir() -> Path | None:
+    """The offline data bundle, if this machine has one (DLBOOK_DATA or ../shared/data)."""
+    for candidate in (os.environ.get("DLBOOK_DATA"), str(ROOT.parent / "shared" / "data")):
+        if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
+            return Path(candidate)
+    return None
