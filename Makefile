@@ -7,13 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements.sha256
 REQS   := requirements.txt code/pyproject.toml
 
-.PHONY: book test env timings bench clean clean-cache help
+.PHONY: book test env timings bench determinism clean clean-cache help
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes changed chapters)"
 	@echo "make test     run the test suite (package tests + book checks)"
 	@echo "make timings  print each chapter's execution time and the last build's total time"
 	@echo "make bench    compare Trainer.fit against a hand-written training loop"
+	@echo "make determinism  re-execute every chapter and compare its outputs with the cached build"
 	@echo "make clean    remove _build (the execution cache goes with it)"
 
 # Reinstall when requirements.txt or code/pyproject.toml differ from what .venv was built with.
@@ -39,6 +40,9 @@ timings:
 
 bench: env
 	$(PY) tests/benchmarks/trainer_overhead.py
+
+determinism: env
+	$(PY) .ci/check_determinism.py
 
 clean:
 	rm -rf _build

@@ -151,8 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     log = "".join(chunks)
     build.mkdir(exist_ok=True)
     (build / "build.log").write_text(ANSI.sub("", log))
-    (build / "build-timings.json").write_text(json.dumps(
-        {"total_seconds": round(seconds, 1), "ok": rc == 0, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}, indent=2))
+    timing_file = build / "build-timings.json"
+    try:
+        previous = json.loads(timing_file.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    this = {"total_seconds": round(seconds, 1), "ok": rc == 0, "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "executed_notebooks": log.count("Executing notebook")}
+    record = dict(this, last_executing_build=this if this["executed_notebooks"] else previous.get("last_executing_build"))
+    timing_file.write_text(json.dumps(record, indent=2))
     if rc != 0:
         failures = explain_failures(log, book)
         print("\n" + "=" * 78, file=sys.stderr)

@@ -96,8 +96,10 @@ def main() -> int:
     timing_file = book / "_build" / "build-timings.json"
     build = json.loads(timing_file.read_text()) if timing_file.is_file() else None
     if build:
-        print(f"last `make book`: {build['total_seconds']:.1f} s wall time "
-              f"({'ok' if build['ok'] else 'FAILED'}, finished {build['finished']})")
+        for label, entry in (("last `make book`", build), ("last build that executed", build.get("last_executing_build"))):
+            if entry:
+                print(f"{label}: {entry['total_seconds']:.1f} s wall time, {entry.get('executed_notebooks', '?')} "
+                      f"notebooks executed ({'ok' if entry['ok'] else 'FAILED'}, finished {entry['finished']})")
     if args.json:
         args.json.write_text(json.dumps({"chapters": rows, "build": build}, indent=2))
     if args.check and problems:

@@ -106,9 +106,11 @@ kernelspec:
 """
 
 
-def make_book(folder: Path, second_cell: str) -> None:
+def make_book(folder: Path, second_cell: str, timeout: int | None = None) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    if timeout is not None:
+        config["execute"]["timeout"] = timeout
     config["bibtex_bibfiles"] = ["refs.bib"]
     (folder / "refs.bib").write_text("")
     config["exclude_patterns"] = ["_build", "inputs"]
@@ -143,6 +145,14 @@ def test_failing_cell_fails_the_build_naming_chapter_and_cell(tmp_path, jupyter_
     assert "chapter.md, code cell 2 of 2 (line 19)" in report, report
     assert "ZeroDivisionError: division by zero" in report
     assert "cell begins: def half(v):" in report
+
+
+def test_cell_past_the_timeout_fails_the_build_naming_it(tmp_path, jupyter_book_available):
+    make_book(tmp_path / "book", "import time\ntime.sleep(20)", timeout=3)
+    result = build(tmp_path / "book")
+    assert result.returncode != 0
+    assert "chapter.md, code cell 2 of 2 (line 19)" in result.stderr, result.stderr
+    assert "per-cell timeout" in result.stderr
 
 
 def test_cache_is_reused_and_invalidated_when_code_changes(tmp_path, jupyter_book_available):
