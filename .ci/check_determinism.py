@@ -21,7 +21,7 @@ from jupyter_cache import get_cache
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from timings import ROOT, is_notebook, toc_pages  # noqa: E402
+from timings import ROOT, cached_execution, is_notebook, toc_pages  # noqa: E402
 
 TEXT_KEYS = ("application/papermill.record/text/plain", "text/plain", "text/markdown")
 
@@ -47,17 +47,13 @@ def cell_texts(nb) -> list[str]:
 
 def main() -> int:
     cache = get_cache(str(ROOT / "_build" / ".jupyter_cache"))
-    latest = {}
-    for record in cache.list_cache_records():
-        if record.uri not in latest or record.created > latest[record.uri].created:
-            latest[record.uri] = record
     pages = [Path(p).resolve() for p in sys.argv[1:]] or [p for p in toc_pages(ROOT) if is_notebook(p)]
     problems = []
     for page in pages:
         rel = page.relative_to(ROOT).as_posix()
-        record = latest.get(str(page))
+        record = cached_execution(cache, page)
         if record is None:
-            problems.append(f"{rel}: not in the execution cache; run `make book` first")
+            problems.append(f"{rel}: its current version is not in the execution cache; run `make book` first")
             continue
         cached = cell_texts(cache.get_cache_bundle(record.pk).nb)
         nb = jupytext.read(page)

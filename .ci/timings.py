@@ -42,6 +42,16 @@ def toc_pages(book: Path) -> list[Path]:
     return [book / f"{f}.md" for f in files]
 
 
+def cached_execution(cache, page: Path):
+    """The execution-cache record of ``page`` as it is now (matched by content), or None if stale."""
+    import jupytext
+
+    try:
+        return cache.match_cache_notebook(jupytext.read(page))
+    except KeyError:
+        return None
+
+
 def is_notebook(path: Path) -> bool:
     return path.is_file() and path.read_text(encoding="utf-8").lstrip().startswith("---\njupytext:")
 
@@ -64,22 +74,19 @@ def main() -> int:
         return 1
     from jupyter_cache import get_cache
 
-    latest: dict[str, object] = {}
-    for record in get_cache(str(cache_dir)).list_cache_records():
-        if record.uri not in latest or record.created > latest[record.uri].created:
-            latest[record.uri] = record
+    cache = get_cache(str(cache_dir))
     rows, problems = [], []
     for page in toc_pages(book):
         if not is_notebook(page):
             continue
-        record = latest.get(str(page))
+        record = cached_execution(cache, page)
         seconds = record.data.get("execution_seconds") if record is not None else None
         budget = HEAVY_BUDGET if slug(page) in HEAVY else BUDGET
         rel = page.relative_to(book).as_posix()
         status = "ok"
         if seconds is None:
             status = "NOT CACHED"
-            problems.append(f"{rel}: no cached execution")
+            problems.append(f"{rel}: no cached execution of its current version (run `make book`)")
         elif seconds > budget:
             status = "OVER BUDGET"
             problems.append(f"{rel}: {seconds:.1f} s > {budget:.0f} s")

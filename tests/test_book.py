@@ -13,33 +13,18 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CHAPTER_DIRS = ("part",)
 
 
-def load_build_module():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / ".ci" / "build_book.py")
+def load_ci_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def toc_files() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                files.append(node["file"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(toc.get("parts", []))
-    walk(toc.get("chapters", []))
-    return files
+    """The pages of _toc.yml, in order, as paths without the .md suffix (as _toc.yml writes them)."""
+    return [p.relative_to(ROOT).with_suffix("").as_posix() for p in load_ci_module("timings").toc_pages(ROOT)]
 
 
 def prose(text: str) -> str:
@@ -179,7 +164,7 @@ def test_cache_is_reused_and_invalidated_when_code_changes(tmp_path, jupyter_boo
 
 
 def test_inputs_hash_ignores_caches_but_sees_code(tmp_path):
-    build_book = load_build_module()
+    build_book = load_ci_module("build_book")
     make_book(tmp_path / "book", "x")
     inputs = tmp_path / "book" / "inputs"
     before = build_book.inputs_hash(inputs)
