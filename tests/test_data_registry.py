@@ -38,7 +38,7 @@ def test_missing_offline_names_dataset_file_url_and_remedy(isolated_data, fake_d
         fetch_file("toy", "data.bin", download=False)
     message = str(info.value)
     assert "'toy'" in message and "toy/data.bin" in message
-    assert "/gone/toy/data.bin" in message  # the canonical URL
+    assert "/gone/toy/data.bin" in message and "/mirror/toy/data.bin" in message  # canonical URL and mirror
     assert "DLBOOK_DATA" in message and "save it as" in message
     assert isinstance(info.value, FileNotFoundError)
 

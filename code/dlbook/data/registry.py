@@ -225,11 +225,11 @@ def _stream(url: str, tmp: Path, spec: RemoteFile, progress: bool) -> None:
 def _missing_message(spec: RemoteFile, dataset: str, reason: str) -> str:
     info = _REGISTRY.get(dataset)
     where = cache_dir() / spec.path
-    url = spec.urls[0] if spec.urls else "(no URL registered)"
+    urls = "\n".join(f"  {u}" for u in spec.urls) or "  (no URL registered)"
     lic = f"\nLicence: {info.license}" if info else ""
     return (
         f"Data set {dataset!r}: file {spec.path!r} is not available. {reason}\n"
-        f"To supply it by hand, download {url}\n"
+        f"To supply it by hand, download it from one of\n{urls}\n"
         f"and save it as {where}\n"
         f"or point DLBOOK_DATA at a folder that contains {spec.path} (for example an offline bundle)."
         f"{lic}"
