@@ -141,10 +141,11 @@ def test_catalog_checksums_match_the_offline_bundle():
     checked = 0
     for name in list_datasets():
         for f in get_dataset_info(name).files:
-            if f.path in sums:
-                assert sums[f.path] == f.sha256, f.path
-                checked += 1
-    assert checked >= 4
+            assert f.path in sums, f"{name}: {f.path} is registered but not in the bundle's SHA256SUMS"
+            assert sums[f.path] == f.sha256, f.path
+            assert (bundle / f.path).stat().st_size == f.size, f.path
+            checked += 1
+    assert checked >= 5
 
 
 def test_every_registered_file_has_urls_and_licence():

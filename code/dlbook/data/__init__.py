@@ -19,12 +19,14 @@ from .registry import (
     list_datasets,
     register,
 )
-from .synthetic import make_linear_regression, split_indices
+from .synthetic import make_linear_regression, make_parabolas, split_indices
+from .tabular import WATER_POTABILITY_FEATURES, load_water_potability
 from .vision import MNIST, MNIST_CLASSES, load_mnist, read_idx
 
 __all__ = [
     "ChecksumError", "DataError", "DatasetInfo", "DataUnavailableError", "RemoteFile",
     "cache_dir", "data_roots", "fetch", "fetch_file", "get_dataset_info", "list_datasets", "register",
-    "make_linear_regression", "split_indices",
+    "make_linear_regression", "make_parabolas", "split_indices",
+    "load_water_potability", "WATER_POTABILITY_FEATURES",
     "MNIST", "MNIST_CLASSES", "load_mnist", "read_idx",
 ]

@@ -38,3 +38,25 @@ MNIST = register(DatasetInfo(
                     "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6", 4_542),
     ),
 ))
+
+
+WATER_POTABILITY = register(DatasetInfo(
+    name="water-potability",
+    description="3,276 water samples: nine physico-chemical measurements (with missing values) and "
+                "whether the water is safe to drink (1,278 potable, 1,998 not).",
+    license="CC0: Public Domain (Kaggle dataset 'Water Quality' by Aditya Kadiwal)",
+    citation="Aditya Kadiwal, 'Water Quality', Kaggle, 2021. "
+             "https://www.kaggle.com/datasets/adityakadiwal/water-potability",
+    homepage="https://www.kaggle.com/datasets/adityakadiwal/water-potability",
+    files=(
+        # Kaggle needs a login, so the download is a public byte-identical copy (LF line endings),
+        # pinned to a commit so the checksum cannot drift. See the bundle's MANIFEST.md.
+        RemoteFile(
+            path="tabular/water_potability.csv",
+            sha256="111a9ba65f2d791003ac07b54b8e18e2f7e0bc1cfa37cfdb251d3758a4e8c24c",
+            size=521_910,
+            urls=("https://raw.githubusercontent.com/aerionator/Water-Quality-Potability/"
+                  "566e2a11ae0cb078baefc448ecdefb70cde43462/water_potability.csv",),
+        ),
+    ),
+))

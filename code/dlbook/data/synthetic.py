@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_linear_regression", "split_indices"]
+__all__ = ["make_linear_regression", "make_parabolas", "split_indices"]
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -67,3 +67,60 @@ def split_indices(n: int, val_fraction: float = 0.2, *, seed: int | np.random.Ge
         raise ValueError(f"val_fraction={val_fraction} leaves an empty split for n={n}")
     idx = _rng(seed).permutation(n)
     return idx[n_val:], idx[:n_val]
+
+
+def make_parabolas(n_per_class: int = 1000, *, gap: float = 0.6, curvature: float = 1.0,
+                   noise: float = 0.1, x_range: float = 1.5, shuffle: bool = True,
+                   seed: int | np.random.Generator | None = 42) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes of points, each along its own parabola: a set no straight line can separate.
+
+    Class 0 lies around ``x2 = curvature * x1**2 - gap / 2`` and class 1 around
+    ``x2 = curvature * x1**2 + gap / 2``: the same parabola shifted up and down, so the classes
+    are separated by the curve ``x2 = curvature * x1**2`` but by no line. Gaussian noise of
+    standard deviation ``noise`` is added to ``x2``. Finally both features are centred, so the
+    cloud sits around the origin, which is what a network's first layer expects.
+
+    Parameters
+    ----------
+    n_per_class : int, default 1000
+        Points in each class (the data set is balanced).
+    gap : float, default 0.6
+        Vertical distance between the two parabolas; with ``noise`` it sets how much they overlap.
+    curvature : float, default 1.0
+        The ``a`` of ``a * x1**2``; must be non-zero (0 makes the set linearly separable).
+    noise : float, default 0.1
+        Standard deviation of the Gaussian noise added to ``x2``.
+    x_range : float, default 1.5
+        ``x1`` is uniform on ``[-x_range, x_range]``.
+    shuffle : bool, default True
+        Shuffle the rows (otherwise class 0 comes first).
+    seed : int or numpy.random.Generator, default 42
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``float32`` array of shape ``(2 * n_per_class, 2)``.
+    y : numpy.ndarray
+        ``int64`` array of 0s and 1s, shape ``(2 * n_per_class,)``.
+    """
+    if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
+    if gap <= 0:
+        raise ValueError(f"gap must be > 0, got {gap}")
+    if curvature == 0:
+        raise ValueError("curvature must be non-zero (a flat 'parabola' makes the classes linearly separable)")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    if x_range <= 0:
+        raise ValueError(f"x_range must be > 0, got {x_range}")
+    rng = _rng(seed)
+    x1 = rng.uniform(-x_range, x_range, size=2 * n_per_class)
+    y = np.repeat(np.array([0, 1], dtype=np.int64), n_per_class)
+    offset = np.where(y == 1, gap / 2, -gap / 2)
+    x2 = curvature * x1 ** 2 + offset + noise * rng.standard_normal(2 * n_per_class)
+    X = np.stack([x1, x2], axis=1)
+    X -= X.mean(axis=0)
+    if shuffle:
+        order = rng.permutation(2 * n_per_class)
+        X, y = X[order], y[order]
+    return X.astype(np.float32), y
