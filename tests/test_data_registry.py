@@ -1,15 +1,10 @@
 """The data registry: lookup order, checksums, downloads, and the errors a reader sees."""
 
-import hashlib
-import os
-from pathlib import Path
-
 import pytest
 
 from conftest import PAYLOAD, bundle_dir
-from dlbook.data import (ChecksumError, DatasetInfo, DataUnavailableError, RemoteFile, fetch, fetch_file,
-                         get_dataset_info, list_datasets, register)
-from dlbook.data import registry
+from dlbook.data import (ChecksumError, DataUnavailableError, RemoteFile, fetch, fetch_file, get_dataset_info,
+                         list_datasets, register)
 
 
 def test_file_in_dlbook_data_is_used_and_verified(isolated_data, fake_dataset, http_server):

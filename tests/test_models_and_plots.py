@@ -95,3 +95,29 @@ def test_loss_landscape_figures():
     ax = plot_loss_surface_3d(b, w, loss + 0.1, point=(1, 2, 0.1), title="surface")
     assert ax.name == "3d" and ax.get_title() == "surface"
     plt.close(ax.figure)
+
+
+def test_plot_confusion_matrix_normalises_and_labels():
+    from dlbook.plots import plot_confusion_matrix
+
+    counts = np.array([[8, 2], [1, 9]])
+    ax = plot_confusion_matrix(counts, class_names=["cat", "dog"], normalize="true")
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == ["0.80\n(8)", "0.20\n(2)", "0.10\n(1)", "0.90\n(9)"]  # rows sum to one: recall
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog"]
+    image = ax.images[0].get_array()
+    assert np.allclose(image.sum(axis=1), 1.0)
+    ax = plot_confusion_matrix(torch.tensor(counts), normalize="pred", show_counts=False)
+    assert [t.get_text() for t in ax.texts] == ["0.89", "0.18", "0.11", "0.82"]  # columns sum to one
+    assert [t.get_text() for t in plot_confusion_matrix(counts).texts] == ["8", "2", "1", "9"]
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kwargs,match", [({"confusion": np.ones((2, 3))}, "square"),
+                                          ({"confusion": np.ones((2, 2)), "class_names": ["a"]}, "class_names"),
+                                          ({"confusion": np.ones((2, 2)), "normalize": "rows"}, "normalize")])
+def test_plot_confusion_matrix_rejects_bad_input(kwargs, match):
+    from dlbook.plots import plot_confusion_matrix
+
+    with pytest.raises(ValueError, match=match):
+        plot_confusion_matrix(**kwargs)

@@ -1,7 +1,5 @@
 """Trainer: it learns, it resumes exactly, it schedules, clips, logs, and it rejects bad input clearly."""
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -9,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import dlbook
-from dlbook.train import (Callback, Checkpoint, EarlyStopping, History, LambdaCallback, Trainer, accuracy,
+from dlbook.train import (Checkpoint, EarlyStopping, History, LambdaCallback, Trainer, accuracy,
                           read_tensorboard_scalars)
 
 

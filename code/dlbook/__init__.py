@@ -8,12 +8,14 @@ Everything a chapter builds once and later reuses lives here:
   schedulers, clipping, LR range test, TensorBoard), :class:`~dlbook.train.History`, callbacks, metrics.
 - :mod:`dlbook.models` — architectures the chapters reuse, such as :class:`~dlbook.models.MLP`.
 - :mod:`dlbook.plots`  — the book's figure style and its recurring figures.
+- :mod:`dlbook.autograd` — the scalar autograd engine built in "An autograd engine from scratch".
 """
 
-from . import data, models, plots, train
+from . import autograd, data, models, plots, train
 from .train import History, Trainer
 from .utils import get_device, seed_everything
 
 __version__ = "0.1.0"
 
-__all__ = ["seed_everything", "get_device", "Trainer", "History", "data", "train", "models", "plots", "__version__"]
+__all__ = ["seed_everything", "get_device", "Trainer", "History", "autograd", "data", "train", "models", "plots",
+           "__version__"]

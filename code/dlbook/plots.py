@@ -13,7 +13,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 __all__ = ["use_style", "BOOK_COLORS", "plot_history", "plot_lr_range_test", "show_images",
-           "plot_loss_contour", "plot_steps_1d", "plot_loss_surface_3d"]
+           "plot_loss_contour", "plot_steps_1d", "plot_loss_surface_3d", "plot_confusion_matrix"]
 
 #: A colour-blind-safe cycle (Okabe and Ito), used for every line the book draws.
 BOOK_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -257,4 +257,62 @@ def plot_loss_surface_3d(b_grid, w_grid, loss, *, point=None, ax=None, title: st
                    depthshade=False, zorder=5)
     ax.set(xlabel=xlabel, ylabel=ylabel, zlabel=zlabel, title=title)
     ax.view_init(elev=32, azim=-60)
+    return ax
+
+
+def plot_confusion_matrix(confusion, *, class_names: Sequence[str] | None = None, normalize: str | None = None,
+                          show_counts: bool = True, ax=None, title: str | None = None, cmap: str = "Blues"):
+    """Draw a confusion matrix (rows: true class, columns: predicted class).
+
+    Parameters
+    ----------
+    confusion : array-like of shape (K, K)
+        Counts, as returned by ``sklearn.metrics.confusion_matrix`` or torchmetrics.
+    class_names : sequence of str, optional
+        Tick labels, in class order (default ``0 … K-1``).
+    normalize : {None, "true", "pred", "all"}, optional
+        Colour and print fractions of each row ("true": the diagonal is recall), of each column
+        ("pred": the diagonal is precision) or of the total; ``None`` shows counts.
+    show_counts : bool, default True
+        With ``normalize``, also print the raw count under each fraction.
+    ax : matplotlib Axes, optional
+    title : str, optional
+    cmap : str, default "Blues"
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    counts = np.asarray(confusion.cpu() if hasattr(confusion, "cpu") else confusion)
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
+        raise ValueError(f"confusion must be a square (K, K) matrix, got shape {counts.shape}")
+    k = counts.shape[0]
+    if class_names is not None and len(class_names) != k:
+        raise ValueError(f"class_names has {len(class_names)} names for {k} classes")
+    if normalize not in (None, "true", "pred", "all"):
+        raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
+    counts = counts.astype(float)
+    denom = {None: 1.0, "all": counts.sum(), "true": counts.sum(axis=1, keepdims=True),
+             "pred": counts.sum(axis=0, keepdims=True)}[normalize]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        values = np.nan_to_num(counts / denom)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.0 + 0.62 * k, 0.6 + 0.55 * k))
+    vmax = 1.0 if normalize else max(values.max(), 1.0)
+    im = ax.imshow(values, cmap=cmap, vmin=0, vmax=vmax)
+    small = k > 6                                   # smaller text for big matrices
+    for i in range(k):
+        for j in range(k):
+            text = f"{counts[i, j]:.0f}" if normalize is None else f"{values[i, j]:.2f}"
+            if normalize and show_counts:
+                text += f"\n({counts[i, j]:.0f})"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7 if small else 9,
+                    color="white" if values[i, j] > 0.6 * vmax else "black")
+    names = list(class_names) if class_names is not None else [str(i) for i in range(k)]
+    ax.set(xticks=range(k), yticks=range(k), xticklabels=names, yticklabels=names,
+           xlabel="predicted class", ylabel="true class", title=title or "Confusion matrix")
+    ax.grid(False)
+    label = {None: "count", "true": "fraction of the true class", "pred": "fraction of the predictions",
+             "all": "fraction of all examples"}[normalize]
+    ax.figure.colorbar(im, ax=ax, label=label, shrink=0.8)
     return ax
