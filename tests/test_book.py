@@ -61,7 +61,7 @@ def test_glued_names_used_in_prose_are_defined(path):
     defined = set(re.findall(r"glue\(\s*[\"']([A-Za-z_]\w*)[\"']", text))
     # keys made in a loop, e.g. glue(f"gd_cond_{name}", ...), define every name of that shape
     patterns = [re.compile(re.sub(r"\\\{[^}]*\\\}", r"\\w+", re.escape(p)) + "$")
-                for p in re.findall(r"glue\(\s*f[\"']([^\"']+)[\"']", text)]
+                for _, p in re.findall(r"glue\(\s*f([\"'])(.*?)\1", text)]
     defined |= {u for u in used if any(p.match(u) for p in patterns)}
     assert used <= defined, f"glued in prose but never glued in code: {sorted(used - defined)}"
 
