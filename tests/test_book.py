@@ -99,6 +99,7 @@ def make_book(folder: Path, second_cell: str, timeout: int | None = None) -> Non
     config["bibtex_bibfiles"] = ["refs.bib"]
     (folder / "refs.bib").write_text("")
     config["exclude_patterns"] = ["_build", "inputs"]
+    config["sphinx"]["local_extensions"] = {"dlbook_notebooks": str(ROOT / "book" / "_ext")}
     (folder / "_config.yml").write_text(yaml.safe_dump(config))
     (folder / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapter\n")
     (folder / "index.md").write_text("# A test book\n\nOne chapter.\n")
@@ -146,7 +147,17 @@ def test_cache_is_reused_and_invalidated_when_code_changes(tmp_path, jupyter_boo
     first = build(book)
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr
     assert "Executing notebook" in first.stdout
-    assert "42" in (book / "_build" / "html" / "chapter.html").read_text()
+    page = (book / "_build" / "html" / "chapter.html").read_text()
+    assert "42" in page
+    # The launch buttons open the generated notebook on the notebooks branch, the download button
+    # offers it, and MathJax is served from the site itself.
+    repo = yaml.safe_load((book / "_config.yml").read_text())["repository"]["url"].removeprefix("https://github.com/")
+    assert f'href="https://colab.research.google.com/github/{repo}/blob/notebooks/chapter.ipynb"' in page
+    assert f'href="https://mybinder.org/v2/gh/{repo}/notebooks?urlpath=tree/chapter.ipynb"' in page
+    assert 'href="_sources/chapter.ipynb"' in page
+    downloaded = (book / "_build" / "html" / "_sources" / "chapter.ipynb").read_text()
+    assert "dlbook-setup" in downloaded and "x = 21" in downloaded
+    assert "cdn.jsdelivr.net" not in page and (book / "_build" / "html" / "_static" / "mathjax" / "tex-chtml.js").is_file()
 
     second = build(book)  # nothing changed: nothing may execute
     assert second.returncode == 0
@@ -175,3 +186,22 @@ def test_inputs_hash_ignores_caches_but_sees_code(tmp_path):
     assert build_book.inputs_hash(inputs) == before
     (inputs / "code" / "new.py").write_text("")
     assert build_book.inputs_hash(inputs) != before
+
+
+def test_only_heavy_executes_just_the_starred_chapters(tmp_path, jupyter_book_available):
+    """The GPU runner's mode: heavy chapters go into the cache; the others are not even run."""
+    book = tmp_path / "book"
+    make_book(book, "print('light')")
+    light = (book / "chapter.md").read_text().replace("print('light')", "raise RuntimeError('must not run')")
+    (book / "chapter.md").write_text(light)
+    (book / "cifar10-cnn.md").write_text(HEADER + "# Heavy\n\n```{code-cell} ipython3\nprint(6 * 7)\n```\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n  - file: chapter\n  - file: cifar10-cnn\n")
+    result = subprocess.run([sys.executable, str(ROOT / ".ci" / "build_book.py"), str(book), "--only-heavy",
+                             "--inputs-root", str(book / "inputs")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert "1 heavy chapter(s) executed and cached" in result.stdout
+    timings = load_ci_module("timings")
+    from jupyter_cache import get_cache
+    cache = get_cache(str(book / "_build" / ".jupyter_cache"))
+    assert timings.cached_execution(cache, book / "cifar10-cnn.md") is not None
+    assert timings.cached_execution(cache, book / "chapter.md") is None
