@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HASHED_INPUTS = ("code", "requirements.txt")
-SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "build", "dist"}  # caches and build output
 
 
 def inputs_hash(root: Path) -> str:

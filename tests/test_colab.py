@@ -13,6 +13,7 @@ no network here, so the set-up cell installs `dlbook` from this checkout, select
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -25,6 +26,15 @@ from conftest import load_launch_module
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "part1-foundations" / "03-gradient-descent.md"  # synthetic data: no download
+
+
+def load_build_book():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("build_book", ROOT / ".ci" / "build_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +66,21 @@ def test_generated_notebook_installs_dlbook_and_runs_to_the_end(colab_like, tmp_
     nbs = load_launch_module()
     notebook = nbs.make_notebook(CHAPTER, nbs.LaunchConfig.from_config(ROOT), ROOT)
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter_path))
-    monkeypatch.setenv(nbs.INSTALL_FROM_ENV, str(ROOT))
+    # Install from a copy, so that pip's build folders never land in the checkout (they would change
+    # the hash that keys the book's execution cache).
+    checkout = tmp_path / "checkout"
+    shutil.copytree(ROOT / "code", checkout / "code",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
+    monkeypatch.setenv(nbs.INSTALL_FROM_ENV, str(checkout))
     monkeypatch.delenv("MPLBACKEND", raising=False)
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     client = NotebookClient(notebook, kernel_name="colab-like", timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}})
+    before = load_build_book().inputs_hash(ROOT)
     client.execute()
 
     setup_output = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
-    assert "Installing:" in setup_output and str(ROOT / "code") in setup_output
+    assert "Installing:" in setup_output and str(checkout / "code") in setup_output
     code_cells = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(c.get("execution_count") for c in code_cells), "not every cell ran"
     errors = [o for c in code_cells for o in c.outputs if o.output_type == "error"]
@@ -79,3 +95,4 @@ def test_generated_notebook_installs_dlbook_and_runs_to_the_end(colab_like, tmp_
     again = subprocess.run([str(python), "-c", notebook.cells[1].source], capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout == ""
     nbformat.validate(notebook)
+    assert load_build_book().inputs_hash(ROOT) == before, "the test changed code/ in the checkout"
