@@ -170,7 +170,7 @@ def test_search_finds_a_known_term(browser, server):
 def published(tmp_path_factory):
     """The notebooks branch as the publishing workflow would write it."""
     out = tmp_path_factory.mktemp("branch")
-    nbs.assemble_branch_tree(out)
+    nbs.assemble_branch_tree(out, executed=ROOT / "_build" / "jupyter_execute")
     return out
 
 
@@ -196,6 +196,7 @@ def test_launch_and_download_links_point_at_notebooks_that_exist(browser, server
             downloaded = nbformat.reads(response.text(), as_version=4)
             assert nbs.SETUP_TAG in downloaded.cells[1].metadata.get("tags", [])
             assert downloaded.cells == nbformat.read(published / notebook, as_version=4).cells
+            assert "{glue:text}" not in response.text()
         assert visit.problems == [], "\n".join(visit.problems)
     finally:
         visit.close()

@@ -146,7 +146,23 @@ _ROLE = re.compile(r"\{(?P<role>[\w:-]+)\}`(?P<body>[^`]*)`")
 _EQ_LABEL = re.compile(r"(\$\$)[ \t]*\([\w:.-]+\)[ \t]*$", re.M)
 
 
-def _role_to_markdown(match: re.Match, config: LaunchConfig) -> str:
+def glued_text(glue: dict | None, key: str, fmt: str) -> str | None:
+    """A glued value formatted as ``{glue:text}`key:fmt``` shows it on the page, or None if unknown."""
+    entry = (glue or {}).get(key)
+    text = entry and entry.get("data", {}).get("text/plain")
+    if text is None:
+        return None
+    try:
+        from myst_nb.core.variables import format_plain_text
+    except ImportError:  # outside the book's environment: show the value unformatted
+        return text
+    try:
+        return format_plain_text(text, fmt)
+    except (TypeError, ValueError):
+        return text
+
+
+def _role_to_markdown(match: re.Match, config: LaunchConfig, glue: dict | None = None) -> str:
     role, body = match["role"], match["body"]
     text, _, target = body.partition("<")
     target = target.rstrip(">").strip() if target else body.strip()
@@ -161,7 +177,9 @@ def _role_to_markdown(match: re.Match, config: LaunchConfig) -> str:
     if role in ("eq", "numref", "ref"):
         return f"({text or target})"
     if role.startswith("glue"):
-        return f"`{target.split(':')[0]}`"
+        key, _, fmt = target.partition(":")
+        value = glued_text(glue, key, fmt)
+        return value if value is not None else f"`{key}`"
     return text or target  # {math}, {sub}, {abbr} …: keep the text
 
 
@@ -178,8 +196,12 @@ def _directive_to_markdown(name: str, arg: str, options: dict, body: list[str]) 
     return [f"> **{title}**", ">", *[f"> {line}".rstrip() for line in body]]
 
 
-def myst_to_markdown(text: str, config: LaunchConfig) -> str:
-    """Rewrite MyST roles, directives and equation labels into plain Jupyter Markdown."""
+def myst_to_markdown(text: str, config: LaunchConfig, glue: dict | None = None) -> str:
+    """Rewrite MyST roles, directives and equation labels into plain Jupyter Markdown.
+
+    ``glue`` maps glue keys to their outputs (the ``.glue.json`` myst-nb writes next to an executed
+    chapter); with it, ``{glue:text}`` roles become the values the book shows, else the key names.
+    """
     lines, out, i = text.split("\n"), [], 0
     while i < len(lines):
         match = _FENCE.match(lines[i])
@@ -201,12 +223,12 @@ def myst_to_markdown(text: str, config: LaunchConfig) -> str:
             j += 1
         else:
             raise NotebookError(f"unclosed directive {{{match['name']}}} starting {lines[i]!r}")
-        converted_body = myst_to_markdown("\n".join(body).strip("\n"), config).split("\n")
+        converted_body = myst_to_markdown("\n".join(body).strip("\n"), config, glue).split("\n")
         out.extend(_directive_to_markdown(match["name"], match["arg"], options, converted_body))
         i = j + 1
     markdown = "\n".join(out)
     markdown = _EQ_LABEL.sub(r"\1", markdown)
-    return _ROLE.sub(lambda m: _role_to_markdown(m, config), markdown)
+    return _ROLE.sub(lambda m: _role_to_markdown(m, config, glue), markdown)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -249,8 +271,16 @@ if missing:
     importlib.invalidate_caches()'''
 
 
-def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT):
-    """Convert one MyST chapter to a notebook with the set-up cell first."""
+def load_glue(executed: Path | None, pagename: str) -> dict | None:
+    """The glued values of an executed chapter (``<executed>/<page>.glue.json``), if there are any."""
+    if executed is None:
+        return None
+    path = Path(executed) / f"{pagename}.glue.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT, glue: dict | None = None):
+    """Convert one MyST chapter to a notebook with the set-up cell first (and glued values filled in)."""
     import jupytext
     import nbformat
 
@@ -258,7 +288,7 @@ def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT):
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
-            cell.source = myst_to_markdown(cell.source, config)
+            cell.source = myst_to_markdown(cell.source, config, glue)
         cell.pop("id", None)
     setup = nbformat.v4.new_code_cell(setup_source(config, required_modules(code)),
                                       metadata={"tags": [SETUP_TAG]})
@@ -266,8 +296,11 @@ def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT):
     intro = nbformat.v4.new_markdown_cell(
         f"*This notebook is generated from a chapter of the book ({config.pages_url}/{page}). "
         "Run the first cell to install what the chapter needs (it does nothing where everything is "
-        "installed), then run the cells in order. Numbers the text quotes from the code's results "
-        "appear as `names`; the book's page shows their values.*", metadata={"tags": [SETUP_TAG]})
+        "installed), then run the cells in order. "
+        + ("Numbers the text quotes from the code's results are those of the run that built the book; "
+           "on other hardware the last digits of yours may differ.*" if glue else
+           "Numbers the text quotes from the code's results appear as `names`; the book's page shows "
+           "their values.*"), metadata={"tags": [SETUP_TAG]})
     notebook.cells[:0] = [intro, setup]
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -280,31 +313,37 @@ def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT):
     return notebook
 
 
-def write_notebook(path: Path, out: Path, config: LaunchConfig, root: Path = ROOT) -> Path:
+def write_notebook(path: Path, out: Path, config: LaunchConfig, root: Path = ROOT,
+                   glue: dict | None = None) -> Path:
     import nbformat
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(make_notebook(path, config, root), out)
+    nbformat.write(make_notebook(path, config, root, glue), out)
     return out
 
 
-def write_notebooks(out_dir: Path, root: Path = ROOT, config: LaunchConfig | None = None) -> list[Path]:
-    """Write ``out_dir/<page>.ipynb`` for every notebook page of the book; return the paths."""
+def write_notebooks(out_dir: Path, root: Path = ROOT, config: LaunchConfig | None = None,
+                    executed: Path | None = None) -> list[Path]:
+    """Write ``out_dir/<page>.ipynb`` for every notebook page of the book; return the paths.
+
+    ``executed`` is the build's ``_build/jupyter_execute`` folder: glued values are taken from it.
+    """
     config = config or LaunchConfig.from_config(root)
     written = []
     for source in chapter_sources(root):
-        relative = source.relative_to(root).with_suffix(".ipynb")
-        written.append(write_notebook(source, Path(out_dir) / relative, config, root))
+        pagename = source.relative_to(root).with_suffix("").as_posix()
+        written.append(write_notebook(source, Path(out_dir) / notebook_path(pagename), config, root,
+                                      load_glue(executed, pagename)))
     return written
 
 
-def assemble_branch_tree(out_dir: Path, root: Path = ROOT) -> list[Path]:
+def assemble_branch_tree(out_dir: Path, root: Path = ROOT, executed: Path | None = None) -> list[Path]:
     """Everything the notebooks branch holds: the notebooks, ``code/`` (dlbook) and ``binder/``."""
     out_dir = Path(out_dir)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     config = LaunchConfig.from_config(root)
-    notebooks = write_notebooks(out_dir, root, config)
+    notebooks = write_notebooks(out_dir, root, config, executed)
     shutil.copytree(root / "code", out_dir / "code",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "build"))
     shutil.copytree(root / "binder", out_dir / "binder")
@@ -338,7 +377,8 @@ def _rewrite_buttons(app, pagename, templatename, context, doctree):
                 button["url"] = config.binder(notebook)
     # The theme copies the executed notebook to _sources/ for its download button; offer ours instead.
     target = Path(app.outdir) / "_sources" / notebook
-    write_notebook(source, target, config, Path(app.confdir))
+    executed = Path(app.outdir).parent / "jupyter_execute"
+    write_notebook(source, target, config, Path(app.confdir), load_glue(executed, pagename))
     context["ipynb_source"] = notebook
 
 
@@ -390,14 +430,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="write every chapter's notebook under this folder")
     parser.add_argument("--branch-tree", type=Path, help="assemble the notebooks branch in this folder")
     parser.add_argument("--root", type=Path, default=ROOT, help="the book's repository (default: this one)")
+    parser.add_argument("--executed", type=Path,
+                        help="the build's _build/jupyter_execute folder, to fill in glued values")
     args = parser.parse_args(argv)
     if not (args.out or args.branch_tree):
         parser.error("give --out or --branch-tree")
     try:
         if args.out:
-            written = write_notebooks(args.out, args.root)
+            written = write_notebooks(args.out, args.root, executed=args.executed)
         else:
-            written = assemble_branch_tree(args.branch_tree, args.root)
+            written = assemble_branch_tree(args.branch_tree, args.root, args.executed)
     except NotebookError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
