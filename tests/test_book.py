@@ -205,3 +205,18 @@ def test_only_heavy_executes_just_the_starred_chapters(tmp_path, jupyter_book_av
     cache = get_cache(str(book / "_build" / ".jupyter_cache"))
     assert timings.cached_execution(cache, book / "cifar10-cnn.md") is not None
     assert timings.cached_execution(cache, book / "chapter.md") is None
+
+
+def test_sidebar_numbers_match_the_curriculum_numbers():
+    """Numbered parts continue their count across parts, so chapter N must be the N-th numbered page;
+    the file names carry the curriculum's number (``10-neurons-and-activations``)."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    position = 0
+    for part in toc["parts"]:
+        if not part.get("numbered"):
+            continue
+        for chapter in part["chapters"]:
+            position += 1
+            number = int(Path(chapter["file"]).name.split("-", 1)[0])
+            assert number == position, f"{chapter['file']} is numbered {position} in the sidebar"
+    assert position >= 16
