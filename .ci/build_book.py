@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / ".ci"))  # its sibling timings.py, also when the tests import this file
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HASHED_INPUTS = ("code", "requirements.txt")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "build", "dist"}  # caches and build output
@@ -126,22 +127,13 @@ def explain_failures(log: str, book: Path) -> list[str]:
     return reports
 
 
-def load_timings():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("timings", ROOT / ".ci" / "timings.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def heavy_only_config(book: Path, build: Path) -> tuple[Path | None, list[Path]]:
     """A copy of _config.yml that excludes every non-heavy chapter from execution."""
     import yaml
+    from timings import HEAVY, is_notebook, slug, toc_pages
 
-    timings = load_timings()
-    pages = [p for p in timings.toc_pages(book) if timings.is_notebook(p)]
-    heavy = [p for p in pages if timings.slug(p) in timings.HEAVY]
+    pages = [p for p in toc_pages(book) if is_notebook(p)]
+    heavy = [p for p in pages if slug(p) in HEAVY]
     if not heavy:
         return None, []
     config = yaml.safe_load((book / "_config.yml").read_text())
@@ -155,9 +147,10 @@ def heavy_only_config(book: Path, build: Path) -> tuple[Path | None, list[Path]]
 
 def check_heavy_cached(build: Path, heavy: list[Path]) -> list[Path]:
     from jupyter_cache import get_cache
+    from timings import cached_execution
 
     cache = get_cache(str(build / ".jupyter_cache"))
-    return [p for p in heavy if load_timings().cached_execution(cache, p) is None]
+    return [p for p in heavy if cached_execution(cache, p) is None]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -102,6 +102,16 @@ def bundle_dir() -> Path | None:
     return None
 
 
+def load_ci_module(name: str):
+    """A script of .ci/ (build_book, timings, ...) imported as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def load_launch_module():
     """book/_ext/dlbook_notebooks.py (the notebook generator and Sphinx extension), imported once."""
     import importlib.util

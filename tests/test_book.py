@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -11,15 +10,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import load_ci_module
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def load_ci_module(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def toc_files() -> list[str]:

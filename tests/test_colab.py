@@ -22,19 +22,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import load_launch_module
+from conftest import load_ci_module, load_launch_module
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTER = ROOT / "book" / "part1-foundations" / "03-gradient-descent.md"  # synthetic data: no download
-
-
-def load_build_book():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / ".ci" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +67,7 @@ def test_generated_notebook_installs_dlbook_and_runs_to_the_end(colab_like, tmp_
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
     client = NotebookClient(notebook, kernel_name="colab-like", timeout=600,
                             resources={"metadata": {"path": str(tmp_path)}})
-    before = load_build_book().inputs_hash(ROOT)
+    before = load_ci_module("build_book").inputs_hash(ROOT)
     client.execute()
 
     setup_output = "".join(o.get("text", "") for o in notebook.cells[1].outputs)
@@ -95,4 +86,4 @@ def test_generated_notebook_installs_dlbook_and_runs_to_the_end(colab_like, tmp_
     again = subprocess.run([str(python), "-c", notebook.cells[1].source], capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout == ""
     nbformat.validate(notebook)
-    assert load_build_book().inputs_hash(ROOT) == before, "the test changed code/ in the checkout"
+    assert load_ci_module("build_book").inputs_hash(ROOT) == before, "the test changed code/ in the checkout"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import importlib.util
 import os
 import shutil
 import threading
@@ -19,7 +18,7 @@ from urllib.parse import urlparse
 
 import nbformat
 import pytest
-from conftest import load_launch_module
+from conftest import load_ci_module, load_launch_module
 
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -39,10 +38,7 @@ nbs = load_launch_module()
 
 
 def toc_pages() -> list[str]:
-    spec = importlib.util.spec_from_file_location("timings", ROOT / ".ci" / "timings.py")
-    timings = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(timings)
-    return [p.relative_to(ROOT).with_suffix("").as_posix() for p in timings.toc_pages(ROOT)]
+    return [p.relative_to(ROOT).with_suffix("").as_posix() for p in load_ci_module("timings").toc_pages(ROOT)]
 
 
 def chromium() -> str | None:
@@ -112,58 +108,53 @@ class PageVisit:
         self.context.close()
 
 
+@pytest.fixture
+def visit(browser, server):
+    page_visit = PageVisit(browser, server)
+    yield page_visit
+    page_visit.close()
+
+
 def site_pages() -> list[str]:
     return [f"{page}.html" for page in toc_pages()] + ["genindex.html", "search.html"]
 
 
 @pytest.mark.parametrize("path", site_pages())
-def test_page_loads_cleanly(browser, server, path):
-    visit = PageVisit(browser, server)
-    try:
-        page = visit.open(path)
-        assert page.locator("main h1").count() >= 1, f"{path} has no title"
-        broken = page.evaluate("""() => [...document.images]
-            .filter(img => img.complete && img.naturalWidth === 0).map(img => img.src)""")
-        assert broken == [], f"{path}: images that did not load: {broken}"
-        assert visit.problems == [], f"{path}:\n" + "\n".join(visit.problems)
-    finally:
-        visit.close()
+def test_page_loads_cleanly(visit, path):
+    page = visit.open(path)
+    assert page.locator("main h1").count() >= 1, f"{path} has no title"
+    broken = page.evaluate("""() => [...document.images]
+        .filter(img => img.complete && img.naturalWidth === 0).map(img => img.src)""")
+    assert broken == [], f"{path}: images that did not load: {broken}"
+    assert visit.problems == [], f"{path}:\n" + "\n".join(visit.problems)
 
 
-def test_maths_renders_and_a_screenshot_is_saved(browser, server):
-    visit = PageVisit(browser, server)
-    try:
-        page = visit.open(f"{MATH_PAGE}.html")
-        page.wait_for_selector("mjx-container", timeout=20_000)
-        page.wait_for_function("""() => document.querySelectorAll('.math').length > 0 &&
-            [...document.querySelectorAll('.math')].every(el => el.querySelector('mjx-container'))""",
-                               timeout=20_000)
-        assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
-        assert page.locator("mjx-container").count() >= 10
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{Path(MATH_PAGE).name}-top.png"))
-        # and one further down, with a displayed equation and a figure in view, for review
-        page.locator("mjx-container[display='true']").first.scroll_into_view_if_needed()
-        page.mouse.wheel(0, -150)
-        page.wait_for_timeout(200)
-        target = SCREENSHOTS / f"{Path(MATH_PAGE).name}-maths.png"
-        page.screenshot(path=str(target))
-        assert target.stat().st_size > 20_000
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        visit.close()
+def test_maths_renders_and_a_screenshot_is_saved(visit):
+    page = visit.open(f"{MATH_PAGE}.html")
+    page.wait_for_selector("mjx-container", timeout=20_000)
+    page.wait_for_function("""() => document.querySelectorAll('.math').length > 0 &&
+        [...document.querySelectorAll('.math')].every(el => el.querySelector('mjx-container'))""",
+                           timeout=20_000)
+    assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+    assert page.locator("mjx-container").count() >= 10
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{Path(MATH_PAGE).name}-top.png"))
+    # and one further down, with a displayed equation and a figure in view, for review
+    page.locator("mjx-container[display='true']").first.scroll_into_view_if_needed()
+    page.mouse.wheel(0, -150)
+    page.wait_for_timeout(200)
+    target = SCREENSHOTS / f"{Path(MATH_PAGE).name}-maths.png"
+    page.screenshot(path=str(target))
+    assert target.stat().st_size > 20_000
+    assert visit.problems == [], "\n".join(visit.problems)
 
 
-def test_search_finds_a_known_term(browser, server):
-    visit = PageVisit(browser, server)
-    try:
-        page = visit.open(f"search.html?q={SEARCH_TERM}")
-        page.wait_for_selector("#search-results ul.search li", timeout=20_000)
-        hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
-        assert any(urlparse(h).path.endswith(SEARCH_HIT) for h in hrefs), hrefs
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        visit.close()
+def test_search_finds_a_known_term(visit):
+    page = visit.open(f"search.html?q={SEARCH_TERM}")
+    page.wait_for_selector("#search-results ul.search li", timeout=20_000)
+    hrefs = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+    assert any(urlparse(h).path.endswith(SEARCH_HIT) for h in hrefs), hrefs
+    assert visit.problems == [], "\n".join(visit.problems)
 
 
 @pytest.fixture(scope="module")
@@ -174,29 +165,25 @@ def published(tmp_path_factory):
     return out
 
 
-def test_launch_and_download_links_point_at_notebooks_that_exist(browser, server, published):
+def test_launch_and_download_links_point_at_notebooks_that_exist(visit, server, published):
     config = nbs.LaunchConfig.from_config(ROOT)
     pages = [p.relative_to(ROOT).with_suffix("").as_posix() for p in nbs.chapter_sources(ROOT)]
-    visit = PageVisit(browser, server)
-    try:
-        for pagename in pages:
-            page = visit.open(f"{pagename}.html")
-            hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
-            notebook = nbs.notebook_path(pagename)
-            colab = [h for h in hrefs if h.startswith(config.colab_url)]
-            binder = [h for h in hrefs if h.startswith(config.binderhub_url)]
-            assert colab == [config.colab(notebook)], f"{pagename}: Colab links {colab}"
-            assert binder == [config.binder(notebook)], f"{pagename}: Binder links {binder}"
-            assert (published / notebook).is_file(), f"{pagename}: {notebook} is not on the notebooks branch"
-            assert (published / "binder" / "requirements.txt").is_file()
-            downloads = [h for h in hrefs if h.endswith(".ipynb") and h.startswith(server)]
-            assert len(downloads) == 1, f"{pagename}: download links {downloads}"
-            response = visit.context.request.get(downloads[0])
-            assert response.status == 200
-            downloaded = nbformat.reads(response.text(), as_version=4)
-            assert nbs.SETUP_TAG in downloaded.cells[1].metadata.get("tags", [])
-            assert downloaded.cells == nbformat.read(published / notebook, as_version=4).cells
-            assert "{glue:text}" not in response.text()
-        assert visit.problems == [], "\n".join(visit.problems)
-    finally:
-        visit.close()
+    for pagename in pages:
+        page = visit.open(f"{pagename}.html")
+        hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+        notebook = nbs.notebook_path(pagename)
+        colab = [h for h in hrefs if h.startswith(config.colab_url)]
+        binder = [h for h in hrefs if h.startswith(config.binderhub_url)]
+        assert colab == [config.colab(notebook)], f"{pagename}: Colab links {colab}"
+        assert binder == [config.binder(notebook)], f"{pagename}: Binder links {binder}"
+        assert (published / notebook).is_file(), f"{pagename}: {notebook} is not on the notebooks branch"
+        assert (published / "binder" / "requirements.txt").is_file()
+        downloads = [h for h in hrefs if h.endswith(".ipynb") and h.startswith(server)]
+        assert len(downloads) == 1, f"{pagename}: download links {downloads}"
+        response = visit.context.request.get(downloads[0])
+        assert response.status == 200
+        downloaded = nbformat.reads(response.text(), as_version=4)
+        assert nbs.SETUP_TAG in downloaded.cells[1].metadata.get("tags", [])
+        assert downloaded.cells == nbformat.read(published / notebook, as_version=4).cells
+        assert "{glue:text}" not in response.text()
+    assert visit.problems == [], "\n".join(visit.problems)
