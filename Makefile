@@ -7,13 +7,14 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.requirements.sha256
 REQS   := requirements.txt code/pyproject.toml
 
-.PHONY: book test env tools timings bench determinism clean clean-cache help
+.PHONY: book test env tools timings bench bench-book determinism clean clean-cache help
 
 help:
 	@echo "make book     build the HTML book into _build/html (executes changed chapters)"
 	@echo "make test     run the test suite (package tests + book checks)"
 	@echo "make timings  print each chapter's execution time and the last build's total time"
 	@echo "make bench    compare Trainer.fit against a hand-written training loop"
+	@echo "make bench-book  build a synthetic 50-chapter book through the real build and time it"
 	@echo "make determinism  re-execute every chapter and compare its outputs with the cached build"
 	@echo "make clean    remove _build (the execution cache goes with it)"
 
@@ -39,8 +40,9 @@ tools:
 	  fi; \
 	else echo "npm not found: the workflow lint test will be skipped (install Node.js to run it)"; fi
 
+BUILD_ARGS ?=
 book: env
-	$(PY) .ci/build_book.py
+	$(PY) .ci/build_book.py $(BUILD_ARGS)
 
 test: env tools
 	$(PY) -m pytest -p no:cacheprovider tests
@@ -50,6 +52,9 @@ timings:
 
 bench: env
 	$(PY) tests/benchmarks/trainer_overhead.py
+
+bench-book: env
+	$(PY) tests/benchmarks/synthetic_book.py
 
 determinism: env
 	$(PY) .ci/check_determinism.py

@@ -3,61 +3,41 @@
 
     .venv/bin/python .ci/run_chapter.py book/part1-foundations/03-gradient-descent.md [--show]
 
-For each chapter: total execution seconds, the slowest cells, every glued value, and (with
-``--show``) each cell's text output. The executed notebook is saved under
-``_build/chapter-runs/`` so that figures can be inspected. Exit status 1 if a cell fails, naming
-the chapter and cell. Cells run in a scratch folder, as in the real build.
+Chapters run through the build's own executor (``.ci/execute.py``: a kernel per chapter, one
+thread each, a scratch folder as working directory), so they print what the book would. For each
+chapter: total execution seconds, the slowest cells, every glued value, the ``code/`` modules it
+loaded, and (with ``--show``) each cell's text output. The executed notebook is saved under
+``_build/chapter-runs/`` so that figures can be inspected. Exit status 1 if a cell fails (or runs
+past the timeout, or kills the kernel), naming the chapter, the cell and its line.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import jupytext
-import nbformat
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import execute  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = execute.ROOT
 
 
-def run(path: Path, show: bool, timeout: int) -> bool:
-    nb = jupytext.read(path)
-    code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    with tempfile.TemporaryDirectory(prefix="dlbook-chapter-") as scratch:
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": scratch}},
-                                record_timing=True)
-        start = time.perf_counter()
-        ok = True
-        try:
-            client.execute()
-        except CellExecutionError as err:
-            ok = False
-            failed = next((i for i, c in enumerate(code_cells, 1)
-                           if any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
-            print(f"FAILED: {path}, code cell {failed} of {len(code_cells)}: {str(err).strip().splitlines()[-1]}")
-        seconds = time.perf_counter() - start
-    out_dir = ROOT / "_build" / "chapter-runs"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, out_dir / (path.stem + ".ipynb"))
+def report(result: execute.ChapterResult, show: bool) -> None:
+    import nbformat
 
-    def cell_seconds(cell) -> float:
-        t = cell.get("metadata", {}).get("execution", {})
-        try:
-            from datetime import datetime
-            a = datetime.fromisoformat(t["iopub.execute_input"].replace("Z", "+00:00"))
-            b = datetime.fromisoformat(t["shell.execute_reply"].replace("Z", "+00:00"))
-            return (b - a).total_seconds()
-        except (KeyError, ValueError):
-            return 0.0
-
-    print(f"{path}: {'ok' if ok else 'FAILED'} in {seconds:.1f} s ({len(code_cells)} code cells)")
-    slow = sorted(((cell_seconds(c), i) for i, c in enumerate(code_cells, 1)), reverse=True)[:5]
+    print(f"{result.chapter}: {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s ({result.cells} code cells)")
+    if not result.ok:
+        print(result.describe_failure())
+    slow = sorted(((s, i) for i, s in enumerate(result.cell_seconds, 1)), reverse=True)[:5]
     print("  slowest cells: " + ", ".join(f"#{i} {s:.1f}s" for s, i in slow))
+    if result.ok:
+        print(f"  loaded from code/: {', '.join(sorted(result.modules)) or 'nothing'}; torch threads: {result.threads}")
+    if not result.notebook:
+        return
+    nb = nbformat.read(result.notebook, as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
     for i, cell in enumerate(code_cells, 1):
         for out in cell.get("outputs", []):
             glue = out.get("metadata", {}).get("scrapbook", {})
@@ -67,11 +47,12 @@ def run(path: Path, show: bool, timeout: int) -> bool:
                 print(f"  glue {glue.get('name')!r} = {text[:80]}")
             elif show:
                 text = out.get("text") or out.get("data", {}).get("text/plain", "")
+                if out.get("output_type") == "error":
+                    text = f"{out.get('ename')}: {out.get('evalue')}"
                 kind = "figure" if "image/png" in out.get("data", {}) else ""
                 if text or kind:
                     body = (text if isinstance(text, str) else "".join(text)).strip()
                     print(f"  [{i}] {kind or body[:600]}")
-    return ok
 
 
 def main() -> int:
@@ -79,9 +60,25 @@ def main() -> int:
     parser.add_argument("chapters", nargs="+", type=Path)
     parser.add_argument("--show", action="store_true", help="print every cell's text output")
     parser.add_argument("--timeout", type=int, default=300, help="per-cell timeout in seconds")
+    parser.add_argument("--jobs", type=int, default=1, help="chapters at once (default 1)")
+    parser.add_argument("--profile", choices=("cpu", "gpu"), default=None,
+                        help="the heavy chapters' scale (default: $DLBOOK_PROFILE, else cpu)")
     args = parser.parse_args()
-    results = [run(p, args.show, args.timeout) for p in args.chapters]
-    return 0 if all(results) else 1
+    from dlbook.scale import profile as read_profile
+
+    out_dir = ROOT / "_build" / "chapter-runs"
+    missing = [p for p in args.chapters if not p.is_file()]
+    if missing:
+        print(f"no such chapter: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+    results = execute.execute_many([p.resolve() for p in args.chapters], jobs=args.jobs, timeout=args.timeout,
+                                   code_root=ROOT / "code", out_dir=out_dir / "work",
+                                   profile=args.profile or read_profile())
+    for page, result in zip(args.chapters, results):
+        if result.notebook:
+            shutil.copy(result.notebook, out_dir / (page.stem + ".ipynb"))
+        report(result, args.show)
+    return 0 if all(r.ok for r in results) else 1
 
 
 if __name__ == "__main__":

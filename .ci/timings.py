@@ -75,6 +75,10 @@ def main() -> int:
     from jupyter_cache import get_cache
 
     cache = get_cache(str(cache_dir))
+    try:
+        manifest = json.loads((cache_dir / "dlbook-deps.json").read_text())
+    except (OSError, ValueError):
+        manifest = {}
     rows, problems = [], []
     for page in toc_pages(book):
         if not is_notebook(page):
@@ -90,14 +94,17 @@ def main() -> int:
         elif seconds > budget:
             status = "OVER BUDGET"
             problems.append(f"{rel}: {seconds:.1f} s > {budget:.0f} s")
+        entry = manifest.get(record.hashkey, {}) if record is not None else {}
         rows.append({"chapter": rel, "seconds": None if seconds is None else round(seconds, 1),
-                     "budget": budget, "status": status,
+                     "budget": budget, "status": status, "profile": entry.get("profile") or "-",
+                     "modules": len(entry.get("files", {})) if entry else None,
                      "executed": record.created.strftime("%Y-%m-%d %H:%M") if record is not None else None})
     width = max((len(r["chapter"]) for r in rows), default=10)
-    print(f"{'chapter':<{width}}  {'exec s':>7}  {'budget':>6}  status       last executed")
+    print(f"{'chapter':<{width}}  {'exec s':>7}  {'budget':>6}  status       profile  last executed")
     for r in rows:
         secs = "-" if r["seconds"] is None else f"{r['seconds']:.1f}"
-        print(f"{r['chapter']:<{width}}  {secs:>7}  {r['budget']:>6.0f}  {r['status']:<11}  {r['executed'] or '-'}")
+        print(f"{r['chapter']:<{width}}  {secs:>7}  {r['budget']:>6.0f}  {r['status']:<11}  {r['profile']:<7}  "
+              f"{r['executed'] or '-'}")
     total_exec = sum(r["seconds"] or 0 for r in rows)
     print(f"{'all chapters (execution)':<{width}}  {total_exec:>7.1f}")
     timing_file = book / "_build" / "build-timings.json"
@@ -107,6 +114,10 @@ def main() -> int:
             if entry:
                 print(f"{label}: {entry['total_seconds']:.1f} s wall time, {entry.get('executed_notebooks', '?')} "
                       f"notebooks executed ({'ok' if entry['ok'] else 'FAILED'}, finished {entry['finished']})")
+                if entry.get("executed_notebooks"):
+                    print(f"  executing: {entry.get('execute_wall_seconds')} s wall with {entry.get('jobs')} kernel(s) "
+                          f"at once (chapters' own times add up to {entry.get('chapter_seconds_sum')} s); "
+                          f"rendering: {entry.get('sphinx_seconds')} s")
     if args.json:
         args.json.write_text(json.dumps({"chapters": rows, "build": build}, indent=2))
     if args.check and problems:

@@ -24,7 +24,6 @@ def isolated_data(tmp_path, monkeypatch):
     monkeypatch.setenv("DLBOOK_DATA", str(data_root))
     monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
     monkeypatch.delenv("DLBOOK_OFFLINE", raising=False)
-    registry._verified.clear()
     return data_root, xdg / "dlbook"
 
 

@@ -136,9 +136,32 @@ def test_required_modules_come_from_the_imports():
     cells = ["import numpy as np\nfrom sklearn.linear_model import LinearRegression\nimport os, json",
              "%matplotlib inline\nimport matplotlib.pyplot as plt\nfrom myst_nb import glue\nimport dlbook.plots",
              "from . import nothing\nimport IPython"]
-    assert nbs.required_modules(cells) == ["dlbook", "matplotlib", "myst_nb", "numpy", "sklearn"]
-    source = nbs.setup_source(CONFIG, nbs.required_modules(cells))
-    assert '"sklearn": "scikit-learn"' in source and '"myst_nb": "myst-nb"' in source
+    reader = [nbs.reader_code(c) for c in cells]
+    assert "from dlbook.glue import glue" in reader[1] and "myst_nb" not in reader[1]
+    assert nbs.required_modules(reader) == ["dlbook", "matplotlib", "numpy", "sklearn"]
+    source = nbs.setup_source(CONFIG, nbs.required_modules(reader))
+    assert '"sklearn": "scikit-learn"' in source and "myst" not in source
+    with pytest.raises(nbs.NotebookError, match="myst_nb"):
+        nbs.reader_code("import myst_nb\nmyst_nb.glue('a', 1)")
+
+
+def test_no_generated_notebook_needs_the_build_stack(generated):
+    for key, path in generated.items():
+        notebook = nbformat.read(path, as_version=4)
+        code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+        assert "myst_nb" not in code and "myst-nb" not in code, key
+        assert not re.search(r"\b(sphinx|jupyter.book|jupyter_book)\b", notebook.cells[1].source), key
+
+
+def test_the_glue_shim_shows_and_remembers_values(capsys):
+    from dlbook import glue as shim
+
+    shim.glue("answer", 42)
+    shim.glue("quiet", "x", display=False)
+    assert shim.glued["answer"] == 42 and shim.glued["quiet"] == "x"
+    assert capsys.readouterr().out.strip() == "42"  # shown, as myst_nb.glue shows it in Jupyter
+    with pytest.raises(ValueError, match="identifier"):
+        shim.glue("not a name", 1)
 
 
 def run_setup_cell(source: str, env: dict) -> subprocess.CompletedProcess:
@@ -279,8 +302,19 @@ def test_deploy_workflow_shape():
     build_cache = next(s["with"] for s in jobs["build"]["steps"] if "cache" in s.get("uses", "")
                        and s["with"]["path"] == "_build/.jupyter_cache")
     assert gpu_key in build_cache["restore-keys"], "the build job must restore the GPU runner's cache"
+    inputs = "hashFiles('requirements.txt', 'code/pyproject.toml', '_config.yml', '.ci/execute.py')"
     for key in [gpu_key, build_cache["key"], *build_cache["restore-keys"].strip().splitlines()]:
-        assert "hashFiles('code/**', 'requirements.txt')" in key
+        assert inputs in key and "py3.11" in key
+    # The GPU job runs the gpu profile, and the build refuses heavy chapters of another profile.
+    assert jobs["gpu-execute"]["env"]["DLBOOK_PROFILE"] == "gpu"
+    build_step = next(s for s in jobs["build"]["steps"] if "make book" in s.get("run", ""))
+    assert "--require-heavy-profile gpu" in build_step["env"]["BUILD_ARGS"]
+    # Publishing happens from main only; checkouts that do not push keep no token.
+    for name in ("deploy", "publish-notebooks"):
+        assert jobs[name]["if"] == "github.ref == 'refs/heads/main'"
+    for name in ("gpu-execute", "build"):
+        checkout = next(s for s in jobs[name]["steps"] if "actions/checkout" in s.get("uses", ""))
+        assert checkout["with"]["persist-credentials"] is False
     assert "on" in workflow or True in workflow  # YAML reads the key `on` as True
     triggers = workflow.get("on", workflow.get(True))
     assert triggers["push"]["branches"] == ["main"]

@@ -11,6 +11,11 @@ from dlbook.train import (Checkpoint, EarlyStopping, History, LambdaCallback, Tr
                           read_tensorboard_scalars)
 
 
+# Every test that saves or resumes runs on the CPU, and on a CUDA GPU when this machine has one.
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                                 reason="needs a CUDA GPU"))]
+
+
 def blobs(n=512, seed=0):
     """Two Gaussian blobs in 2-D: an easy, fast classification problem."""
     g = torch.Generator().manual_seed(seed)
@@ -19,7 +24,7 @@ def blobs(n=512, seed=0):
     return x, y
 
 
-def make_run(seed=0, dropout=0.2, scheduler=True, generator=True, callbacks=()):
+def make_run(seed=0, dropout=0.2, scheduler=True, generator=True, callbacks=(), device="cpu"):
     """Model, optimizer, scheduler and loaders built the same way every time."""
     dlbook.seed_everything(seed)
     x, y = blobs()
@@ -30,7 +35,7 @@ def make_run(seed=0, dropout=0.2, scheduler=True, generator=True, callbacks=()):
     train = DataLoader(TensorDataset(x[:400], y[:400]), batch_size=32, shuffle=True, generator=gen)
     val = DataLoader(TensorDataset(x[400:], y[400:]), batch_size=64)
     trainer = Trainer(model, nn.CrossEntropyLoss(), opt, metrics={"accuracy": accuracy}, scheduler=sched,
-                      device="cpu", verbose=False, callbacks=list(callbacks))
+                      device=device, verbose=False, callbacks=list(callbacks))
     return trainer, train, val
 
 
@@ -60,18 +65,20 @@ def test_regression_recovers_the_line():
     assert abs(model.weight.item() - 2) < 0.1 and abs(model.bias.item() - 1) < 0.05
 
 
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("generator", [True, False], ids=["loader-generator", "global-rng"])
-def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, generator):
-    full, train, val = make_run(generator=generator)
+def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, generator, device):
+    full, train, val = make_run(generator=generator, device=device)
     full.fit(train, val, epochs=6)
 
-    first, train, val = make_run(generator=generator)
+    first, train, val = make_run(generator=generator, device=device)
     first.fit(train, val, epochs=3)
     first.evaluate(val)        # extra work after the epoch must not change what the checkpoint holds
     first.predict(torch.zeros(3, 2))
     path = first.save_checkpoint(tmp_path / "run.pt")
 
-    resumed, train2, val2 = make_run(seed=99, generator=generator)  # different init: everything must come from the file
+    # a different init: everything must come from the file
+    resumed, train2, val2 = make_run(seed=99, generator=generator, device=device)
     if generator:
         train2.generator.manual_seed(12345)
     resumed.load_checkpoint(path)
@@ -84,19 +91,21 @@ def test_resume_from_checkpoint_equals_uninterrupted(tmp_path, generator):
     assert resumed.history.batch_lr == full.history.batch_lr
 
 
-def test_checkpoint_restores_callback_state(tmp_path):
+@pytest.mark.parametrize("device", DEVICES)
+def test_checkpoint_restores_callback_state(tmp_path, device):
     stopper = EarlyStopping(monitor="val_loss", patience=50)
-    trainer, train, val = make_run(callbacks=[stopper])
+    trainer, train, val = make_run(callbacks=[stopper], device=device)
     trainer.fit(train, val, epochs=2)
     path = trainer.save_checkpoint(tmp_path / "c.pt")
     fresh_stopper = EarlyStopping(monitor="val_loss", patience=50)
-    other, _, _ = make_run(callbacks=[fresh_stopper])
+    other, _, _ = make_run(callbacks=[fresh_stopper], device=device)
     other.load_checkpoint(path)
     assert fresh_stopper.best == stopper.best and fresh_stopper.best_epoch == stopper.best_epoch
 
 
-def test_load_checkpoint_errors(tmp_path):
-    trainer, train, val = make_run()
+@pytest.mark.parametrize("device", DEVICES)
+def test_load_checkpoint_errors(tmp_path, device):
+    trainer, train, val = make_run(device=device)
     with pytest.raises(FileNotFoundError):
         trainer.load_checkpoint(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
@@ -107,7 +116,7 @@ def test_load_checkpoint_errors(tmp_path):
         trainer.load_checkpoint(tmp_path / "foreign.pt")
     trainer.fit(train, epochs=1)
     trainer.save_checkpoint(tmp_path / "with_sched.pt")
-    no_sched, _, _ = make_run(scheduler=False)
+    no_sched, _, _ = make_run(scheduler=False, device=device)
     with pytest.raises(ValueError, match="with a scheduler"):
         no_sched.load_checkpoint(tmp_path / "with_sched.pt")
 

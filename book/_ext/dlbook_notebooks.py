@@ -7,7 +7,8 @@ open and Binder shows as text (jupyter-book issues #752 and #1978). This module 
   markup (roles, directives, equation labels) into Markdown that Jupyter and Colab render, and puts
   a set-up cell first. The set-up cell installs ``dlbook`` and any other module the chapter imports
   that the runtime lacks; where the book's requirements are installed it finds nothing missing and
-  does nothing.
+  does nothing. ``glue`` comes from ``dlbook.glue`` (a few lines that show the value), not from
+  ``myst-nb``, so a reader's Colab never installs the book's build stack (Sphinx and friends).
 * :func:`write_notebooks` writes every chapter's notebook; ``python book/_ext/dlbook_notebooks.py
   --branch-tree DIR`` assembles what the publishing workflow pushes to the notebooks branch
   (notebooks, the ``dlbook`` package and ``binder/``).
@@ -235,6 +236,18 @@ def myst_to_markdown(text: str, config: LaunchConfig, glue: dict | None = None) 
 # Notebooks
 # --------------------------------------------------------------------------------------------------
 
+_MYST_GLUE_IMPORT = re.compile(r"^(\s*)from myst_nb import glue\s*$", re.M)
+
+
+def reader_code(source: str, where: str = "a chapter") -> str:
+    """A code cell as a reader's notebook runs it: ``glue`` from ``dlbook.glue``, not ``myst_nb``."""
+    source = _MYST_GLUE_IMPORT.sub(r"\1from dlbook.glue import glue", source)
+    if re.search(r"\bmyst_nb\b", source):
+        raise NotebookError(f"{where}: a code cell uses myst_nb beyond `from myst_nb import glue`; "
+                            "generated notebooks must not need the book's build stack")
+    return source
+
+
 def required_modules(code_cells: list[str]) -> list[str]:
     """Top-level third-party modules imported by the code cells (sorted, ``dlbook`` first)."""
     found: set[str] = set()
@@ -285,11 +298,13 @@ def make_notebook(path: Path, config: LaunchConfig, root: Path = ROOT, glue: dic
     import nbformat
 
     notebook = jupytext.read(path, fmt="md:myst")
-    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             cell.source = myst_to_markdown(cell.source, config, glue)
+        elif cell.cell_type == "code":
+            cell.source = reader_code(cell.source, str(path))
         cell.pop("id", None)
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     setup = nbformat.v4.new_code_cell(setup_source(config, required_modules(code)),
                                       metadata={"tags": [SETUP_TAG]})
     page = Path(path).resolve().relative_to(Path(root).resolve()).with_suffix(".html").as_posix()

@@ -9,13 +9,24 @@ Everything a chapter builds once and later reuses lives here:
 - :mod:`dlbook.models` — architectures the chapters reuse, such as :class:`~dlbook.models.MLP`.
 - :mod:`dlbook.plots`  — the book's figure style and its recurring figures.
 - :mod:`dlbook.autograd` — the scalar autograd engine built in "An autograd engine from scratch".
+- :mod:`dlbook.scale`  — the heavy chapters' one scale switch (``cpu`` or ``gpu`` profile).
+- :mod:`dlbook.glue`   — a stand-in for ``myst_nb.glue`` in the generated notebooks.
+
+``import dlbook`` is lazy: a submodule is imported the first time one of its names is used. The
+book's build relies on this to re-execute a chapter only when a module it really loaded changes.
 """
 
-from . import autograd, data, models, plots, train
-from .train import History, Trainer
-from .utils import get_device, seed_everything
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
+_EXPORTS = {
+    "seed_everything": ".utils", "get_device": ".utils",
+    "Trainer": ".train", "History": ".train",
+    "autograd": ".autograd", "data": ".data", "train": ".train", "models": ".models",
+    "plots": ".plots", "scale": ".scale", "glue": ".glue", "utils": ".utils",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
 __all__ = ["seed_everything", "get_device", "Trainer", "History", "autograd", "data", "train", "models", "plots",
-           "__version__"]
+           "scale", "__version__"]

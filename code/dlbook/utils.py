@@ -49,7 +49,12 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     ----------
     prefer : str or torch.device, optional
         Force a device (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``). A device that is not
-        available raises ``ValueError`` rather than silently falling back.
+        available raises ``ValueError`` rather than silently falling back, and so does ``"meta"``
+        (shapes without data) or any other backend that this machine or PyTorch build lacks.
+
+    Returns
+    -------
+    torch.device
     """
     if prefer is not None:
         try:
@@ -62,6 +67,19 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
             raise ValueError(f"{device} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
         if device.type == "mps" and not torch.backends.mps.is_available():
             raise ValueError("prefer='mps' but Apple's MPS backend is not available on this machine")
+        if device.type == "meta":
+            raise ValueError("prefer='meta' names PyTorch's 'meta' device, whose tensors have shapes but no data: "
+                             "nothing can be trained or evaluated on it; use 'cpu', 'cuda' or 'mps'")
+        if device.type not in ("cpu", "cuda", "mps"):
+            # Another accelerator (xpu, hpu, xla, ...): accept it only where its backend says it is there.
+            backend = getattr(torch, device.type, None)
+            available = getattr(backend, "is_available", None)
+            if not (callable(available) and available()):
+                raise ValueError(f"prefer={str(prefer)!r}: the {device.type!r} backend is not available in this "
+                                 "PyTorch build or on this machine; use 'cpu', 'cuda' or 'mps'")
+            count = getattr(backend, "device_count", None)
+            if device.index is not None and callable(count) and device.index >= count():
+                raise ValueError(f"{device} requested but only {count()} {device.type} device(s) exist")
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -86,12 +104,18 @@ def rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a snapshot taken with :func:`rng_state`."""
+    """Restore a snapshot taken with :func:`rng_state`.
+
+    The tensors of the snapshot may sit on any device (a checkpoint loaded with
+    ``map_location="cuda"``, say): generator states are always CPU byte tensors, so they are
+    brought back to the CPU first. CUDA states are restored for the GPUs this machine has.
+    """
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     npst = state["numpy"]
-    np.random.set_state((npst["kind"], npst["keys"].numpy().astype(np.uint32), npst["pos"],
+    np.random.set_state((npst["kind"], npst["keys"].cpu().numpy().astype(np.uint32), npst["pos"],
                          npst["has_gauss"], npst["cached_gaussian"]))
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        for index, cuda_state in enumerate(state["cuda"][:torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(cuda_state.cpu(), index)

@@ -21,9 +21,10 @@ def load_water_potability(*, root: str | os.PathLike | None = None,
     Parameters
     ----------
     root : path-like, optional
-        A folder searched before ``$DLBOOK_DATA`` and the cache (layout ``tabular/water_potability.csv``).
+        An existing folder searched before ``$DLBOOK_DATA`` and the cache (layout ``tabular/water_potability.csv``).
     download : bool, optional
-        Allow downloading when no local copy exists (default: yes, unless ``DLBOOK_OFFLINE=1``).
+        Allow downloading when no local copy exists (default: yes, unless ``$DLBOOK_OFFLINE`` is
+        ``1``, ``true``, ``yes`` or ``on``).
 
     Returns
     -------

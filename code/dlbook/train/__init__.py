@@ -1,10 +1,15 @@
 """Training: the :class:`Trainer`, its :class:`History`, callbacks, metrics and the LR range test."""
 
-from .callbacks import Callback, Checkpoint, EarlyStopping, LambdaCallback, TensorBoardLogger
-from .history import History
-from .metrics import accuracy, binary_accuracy, predicted_classes
-from .tensorboard import read_tensorboard_scalars
-from .trainer import LRRangeTestResult, Trainer
+from .._lazy import lazy_exports
+
+_EXPORTS = {
+    "Trainer": ".trainer", "LRRangeTestResult": ".trainer", "History": ".history",
+    "Callback": ".callbacks", "Checkpoint": ".callbacks", "EarlyStopping": ".callbacks",
+    "LambdaCallback": ".callbacks", "TensorBoardLogger": ".callbacks",
+    "accuracy": ".metrics", "binary_accuracy": ".metrics", "predicted_classes": ".metrics",
+    "read_tensorboard_scalars": ".tensorboard",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "Trainer", "History", "LRRangeTestResult",

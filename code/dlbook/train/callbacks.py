@@ -3,6 +3,12 @@
 Subclass :class:`Callback` and override the hooks you need. A callback with state worth
 resuming (early stopping's patience counter, say) implements ``state_dict`` /
 ``load_state_dict``; the Trainer stores it in checkpoints.
+
+At the end of an epoch the Trainer records the epoch (history, random-number states), then calls
+every callback's ``on_epoch_end``, then every callback's ``on_epoch_complete``. By then the state
+of every callback is final for that epoch, which is why :class:`Checkpoint` saves there. Callbacks
+should not draw from the global random generators: an uninterrupted run would see those draws and
+a run resumed from a checkpoint would not.
 """
 
 from __future__ import annotations
@@ -32,6 +38,9 @@ class Callback:
 
     def on_epoch_end(self, trainer: "Trainer", epoch: int, logs: dict) -> None: ...
 
+    def on_epoch_complete(self, trainer: "Trainer", epoch: int, logs: dict) -> None:
+        """After every callback's ``on_epoch_end``: the epoch and all callback states are final."""
+
     def on_fit_end(self, trainer: "Trainer") -> None: ...
 
     def state_dict(self) -> dict:
@@ -45,7 +54,8 @@ class LambdaCallback(Callback):
     """Wrap plain functions as a callback, e.g. ``LambdaCallback(on_epoch_end=lambda t, e, logs: ...)``."""
 
     def __init__(self, **hooks) -> None:
-        allowed = {"on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_fit_end"}
+        allowed = {"on_fit_start", "on_epoch_start", "on_batch_end", "on_epoch_end", "on_epoch_complete",
+                   "on_fit_end"}
         unknown = set(hooks) - allowed
         if unknown:
             raise ValueError(f"unknown hook(s) {sorted(unknown)}; choose from {sorted(allowed)}")
@@ -115,6 +125,10 @@ class EarlyStopping(Callback):
 class Checkpoint(Callback):
     """Save a resumable checkpoint at the end of epochs.
 
+    The file is written once every callback has finished the epoch (``on_epoch_complete``), so it
+    holds the state of callbacks listed after this one too, and resuming from it reproduces the
+    uninterrupted run exactly.
+
     Parameters
     ----------
     path : path-like
@@ -132,8 +146,11 @@ class Checkpoint(Callback):
         self.path, self.every, self.monitor, self.mode = str(path), every, monitor, _check_mode(mode)
         self.best = math.inf if mode == "min" else -math.inf
         self.saved: list[Path] = []
+        self._due: Path | None = None   # the file to write once the epoch is complete
 
     def on_epoch_end(self, trainer, epoch, logs):
+        # Decide (and update ``best``) now; write in on_epoch_complete, once every callback is done.
+        self._due = None
         if self.monitor is not None:
             value = logs.get(self.monitor)
             if value is None:
@@ -144,7 +161,12 @@ class Checkpoint(Callback):
             self.best = value
         elif epoch % self.every:
             return
-        path = Path(self.path.format(epoch=epoch))
+        self._due = Path(self.path.format(epoch=epoch))
+
+    def on_epoch_complete(self, trainer, epoch, logs):
+        path, self._due = self._due, None
+        if path is None:
+            return
         trainer.save_checkpoint(path)
         self.saved.append(path)
 

@@ -78,7 +78,16 @@ class History:
 
     @classmethod
     def from_dict(cls, data: dict) -> "History":
-        return cls(data.get("records", []), data.get("batch_lr", []))
+        """Rebuild a History from :meth:`to_dict`'s output; malformed data raise TypeError/ValueError."""
+        if not isinstance(data, dict):
+            raise TypeError("History.from_dict expects a dict with 'records' and 'batch_lr', "
+                            f"got {type(data).__name__}")
+        records, batch_lr = data.get("records", []), data.get("batch_lr", [])
+        if not isinstance(records, (list, tuple)) or not all(isinstance(r, dict) for r in records):
+            raise ValueError("History.from_dict: 'records' must be a list of dicts, one per epoch")
+        if not isinstance(batch_lr, (list, tuple)) or not all(isinstance(v, (int, float)) for v in batch_lr):
+            raise ValueError("History.from_dict: 'batch_lr' must be a list of numbers")
+        return cls(records, batch_lr)
 
     def to_dataframe(self):
         """The records as a pandas DataFrame indexed by epoch (needs pandas)."""
