@@ -187,6 +187,20 @@ def run_one(md: Path, out: Path, *, timeout: int, code_root: Path, shown: str) -
                 result.error = f"{type(err).__name__}: {err}"
         result.seconds = round(time.perf_counter() - start, 2)
     if result.ok:
+        # myst-nb formats a glued number from its text; NumPy 2 scalars print as "np.float64(...)",
+        # which it cannot parse, so the page would fail to render. Name the cell now.
+        for number, cell in enumerate((c for c in nb.cells if c.cell_type == "code" and c is not probe), 1):
+            for output in cell.get("outputs", []):
+                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                data = output.get("data", {})
+                text = data.get("application/papermill.record/text/plain", data.get("text/plain", ""))
+                if name and re.match(r"^np\.\w+\(", text if isinstance(text, str) else "".join(text)):
+                    result.ok, result.failed_cell = False, number
+                    if len(md_lines) == len(code_cells):
+                        result.failed_line = md_lines[number - 1][0]
+                    result.error = (f"glue({name!r}, ...) got a NumPy scalar ({text[:40]}), which myst-nb "
+                                    "cannot format in the prose; glue float(...) or int(...) instead")
+    if result.ok:
         text = "".join(o.get("text", "") for o in probe.get("outputs", []) if o.get("output_type") == "stream")
         payload = text[text.index(PROBE_MARK) + len(PROBE_MARK):] if PROBE_MARK in text else None
         if payload is None:

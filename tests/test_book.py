@@ -68,6 +68,44 @@ def test_doc_links_point_at_existing_pages(path):
         assert resolved.with_suffix(".md").is_file(), f"{path.name}: {{doc}} link to missing page {target}"
 
 
+def long_code_lines(text: str, limit: int = 79) -> list[tuple[int, int]]:
+    """(line number, length) of every code-cell line longer than ``limit`` (cell options excluded)."""
+    lines, found, i = text.splitlines(), [], 0
+    while i < len(lines):
+        m = re.match(r"^(`{3,})\{code-cell\}", lines[i])
+        if not m:
+            i += 1
+            continue
+        fence, i = m.group(1), i + 1
+        if i < len(lines) and lines[i].startswith("---"):  # a YAML options block
+            i += 1
+            while i < len(lines) and not lines[i].startswith("---"):
+                i += 1
+            i += 1
+        while i < len(lines) and lines[i].startswith(":"):  # short-form options
+            i += 1
+        while i < len(lines) and not re.match(f"^{fence}\\s*$", lines[i]):
+            if len(lines[i]) > limit:
+                found.append((i + 1, len(lines[i])))
+            i += 1
+        i += 1
+    return found
+
+
+@pytest.mark.parametrize("path", [ROOT / f"{f}.md" for f in toc_files()], ids=lambda p: p.stem)
+def test_code_fits_the_page(path):
+    """On a laptop-width window the text column shows about 79 characters of code (PEP 8)."""
+    long = long_code_lines(path.read_text(encoding="utf-8"))
+    assert not long, f"{path.name}: code lines longer than 79 characters at " + ", ".join(
+        f"line {n} ({k} chars)" for n, k in long[:10])
+
+
+def test_the_line_length_check_sees_code_but_not_cell_options():
+    text = ("```{code-cell} ipython3\n---\nmystnb:\n  figure:\n    caption: " + "c" * 100 + "\n---\n"
+            "x = 1\n" + "y = " + "1" * 90 + "\n```\n\n" + "prose " * 30 + "\n")
+    assert long_code_lines(text) == [(8, 94)]
+
+
 # ------------------------------------------------------------------------------------------------
 # The build: a failing cell is named; unchanged rebuilds execute nothing; code/ changes re-execute.
 # These build a two-page book in a temporary folder with the real build script.
@@ -464,3 +502,10 @@ def test_deploy_build_takes_heavy_chapters_only_from_the_gpu_profile(tmp_path, m
     assert {e["chapter"]: e["profile"] for e in manifest.values()}["cifar10-cnn.md"] == "gpu"
     plain = execute_only(book)
     assert executed(plain) == {"cifar10-cnn"} and "executed with the gpu profile" in plain.stdout
+
+
+def test_a_numpy_scalar_glued_into_the_prose_is_named(tmp_path, jupyter_book_available):
+    make_book(tmp_path / "book", "import numpy as np\nfrom myst_nb import glue\nglue('v', np.float64(0.5), display=False)")
+    result = execute_only(tmp_path / "book")
+    assert result.returncode != 0
+    assert "chapter.md, code cell 2 of 2 (line 19): glue('v', ...) got a NumPy scalar" in result.stderr, result.stderr
