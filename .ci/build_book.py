@@ -42,7 +42,7 @@ from timings import HEAVY, is_notebook, slug, toc_pages  # noqa: E402
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 HASHED_INPUTS = ("code", "requirements.txt")
-SKIP_PARTS = execute.SKIP_PARTS
+SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "build", "dist"}  # caches and build output
 #: Folders under the book that never hold chapters.
 NOT_CHAPTERS = {"_build", ".venv", ".tools", "code", "tests", "binder", ".git", ".github", ".ci", "node_modules",
                 "inputs", "_ext"}

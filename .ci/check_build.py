@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from execute import code_cell_lines  # noqa: E402
 from timings import ROOT, is_notebook, toc_pages  # noqa: E402
 
 
@@ -31,8 +31,7 @@ def main() -> int:
         if "highlight-ipythontb" in text or "output traceback" in text:
             problems.append(f"{out.relative_to(ROOT)}: shows a cell's error traceback")
         source = page.read_text(encoding="utf-8")
-        code_cells = [m.group(0) for m in re.finditer(r"^(`{3,})\{code-cell\}.*?^\1\s*$", source, re.S | re.M)]
-        drawn = sum(cell.count("plt.show()") for cell in code_cells)
+        drawn = sum(body.count("plt.show()") for _, body in code_cell_lines(source))
         if drawn and text.count("<img") < drawn:
             problems.append(f"{out.relative_to(ROOT)}: the chapter calls plt.show() {drawn} times but the page has "
                             f"{text.count('<img')} images (was MPLBACKEND set to a non-inline backend?)")

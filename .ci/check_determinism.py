@@ -71,12 +71,12 @@ def changed_files(rev: str) -> list[str] | None:
     return [line for line in out.stdout.splitlines() if line]
 
 
-def choose(pages: list[Path], manifest: dict, cache, rev: str, sample: int, budget: float, jobs: int
+def choose(pages: list[Path], manifest: dict, rev: str, sample: int, budget: float, jobs: int
            ) -> tuple[list[Path], list[str], list[Path]]:
     """(chapters to check, why each was chosen, chapters left out for the budget)."""
     changed = changed_files(rev)
     by_chapter = {e["chapter"]: e for e in manifest.values()}
-    seconds, reasons, picked = {}, {}, []
+    seconds, reasons = {}, {}
     for page in pages:
         rel = page.relative_to(ROOT).as_posix()
         entry = by_chapter.get(rel, {})
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         pages = [p.resolve() for p in args.chapters]
         reasons = ["named"] * len(pages)
     elif args.changed_since:
-        pages, reasons, left_out = choose(all_pages, manifest, cache, args.changed_since, args.sample,
+        pages, reasons, left_out = choose(all_pages, manifest, args.changed_since, args.sample,
                                           args.budget, jobs)
     else:
         pages, reasons = all_pages, ["all"] * len(all_pages)

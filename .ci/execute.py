@@ -46,26 +46,27 @@ EXECUTOR_VERSION = "2"
 #: Files whose change re-executes every chapter (beside the Python version and the settings above).
 GLOBAL_INPUTS = ("requirements.txt", "code/pyproject.toml")
 PROBE_MARK = "__dlbook_probe__"
-SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "build", "dist"}
 
 
 # ------------------------------------------------------------------------------------------------
 # Reading chapters
 # ------------------------------------------------------------------------------------------------
 
-def code_cell_lines(md_path: Path) -> list[tuple[int, str]]:
-    """(line number, source) of every ``{code-cell}`` in a MyST notebook, in order."""
-    cells, lines = [], md_path.read_text(encoding="utf-8").splitlines()
+def code_cell_lines(text: str) -> list[tuple[int, str]]:
+    """(line number of the opening fence, body) of every ``{code-cell}`` of a MyST notebook's text,
+    in order. The body is every line up to the closing fence, cell options included; its first
+    line is line number + 1."""
+    cells, lines = [], text.splitlines()
     i = 0
     while i < len(lines):
         m = re.match(r"^(`{3,}|~{3,})\s*\{code-cell\}", lines[i])
         if m:
             fence, start, body = m.group(1), i + 1, []
             i += 1
-            while i < len(lines) and not lines[i].startswith(fence):
+            while i < len(lines) and not re.match(re.escape(fence) + r"\s*$", lines[i]):
                 body.append(lines[i])
                 i += 1
-            cells.append((start, "\n".join(body).strip()))
+            cells.append((start, "\n".join(body)))
         i += 1
     return cells
 
@@ -149,7 +150,7 @@ def run_one(md: Path, out: Path, *, timeout: int, code_root: Path, shown: str) -
     nb = jupytext.read(md)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     original_meta = [copy.deepcopy(c.metadata) for c in nb.cells]
-    md_lines = code_cell_lines(md)
+    md_lines = code_cell_lines(md.read_text(encoding="utf-8"))
     probe = nbformat.v4.new_code_cell(_probe_source(code_root))
     nb.cells.append(probe)
     current = {"index": None}

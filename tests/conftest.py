@@ -14,6 +14,19 @@ from dlbook.data import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 
+#: The jupytext header of a MyST notebook page, for the small books the tests and benchmarks build.
+MYST_HEADER = """---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+---
+"""
+
 
 @pytest.fixture
 def isolated_data(tmp_path, monkeypatch):
@@ -102,11 +115,21 @@ def bundle_dir() -> Path | None:
 
 
 def load_ci_module(name: str):
-    """A script of .ci/ (build_book, timings, ...) imported as a module."""
-    import importlib.util
+    """A script of .ci/ (build_book, execute, timings, ...) imported as a module, once.
 
-    spec = importlib.util.spec_from_file_location(name, ROOT / ".ci" / f"{name}.py")
+    It is registered in ``sys.modules`` under its own name, as the scripts import one another
+    (``import execute``) and dataclasses look their module up while being created.
+    """
+    import importlib.util
+    import sys
+
+    path = ROOT / ".ci" / f"{name}.py"
+    loaded = sys.modules.get(name)
+    if loaded is not None and Path(getattr(loaded, "__file__", "")) == path:
+        return loaded
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

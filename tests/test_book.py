@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import MYST_HEADER as HEADER
 from conftest import load_ci_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,27 +70,10 @@ def test_doc_links_point_at_existing_pages(path):
 
 
 def long_code_lines(text: str, limit: int = 79) -> list[tuple[int, int]]:
-    """(line number, length) of every code-cell line longer than ``limit`` (cell options excluded)."""
-    lines, found, i = text.splitlines(), [], 0
-    while i < len(lines):
-        m = re.match(r"^(`{3,})\{code-cell\}", lines[i])
-        if not m:
-            i += 1
-            continue
-        fence, i = m.group(1), i + 1
-        if i < len(lines) and lines[i].startswith("---"):  # a YAML options block
-            i += 1
-            while i < len(lines) and not lines[i].startswith("---"):
-                i += 1
-            i += 1
-        while i < len(lines) and lines[i].startswith(":"):  # short-form options
-            i += 1
-        while i < len(lines) and not re.match(f"^{fence}\\s*$", lines[i]):
-            if len(lines[i]) > limit:
-                found.append((i + 1, len(lines[i])))
-            i += 1
-        i += 1
-    return found
+    """(line number, length) of every line of a code cell, options included, longer than ``limit``."""
+    code_cell_lines = load_ci_module("execute").code_cell_lines
+    return [(start + 1 + k, len(line)) for start, body in code_cell_lines(text)
+            for k, line in enumerate(body.split("\n")) if len(line) > limit]
 
 
 @pytest.mark.parametrize("path", [ROOT / f"{f}.md" for f in toc_files()], ids=lambda p: p.stem)
@@ -100,27 +84,16 @@ def test_code_fits_the_page(path):
         f"line {n} ({k} chars)" for n, k in long[:10])
 
 
-def test_the_line_length_check_sees_code_but_not_cell_options():
+def test_the_line_length_check_sees_code_and_cell_options_but_not_prose():
     text = ("```{code-cell} ipython3\n---\nmystnb:\n  figure:\n    caption: " + "c" * 100 + "\n---\n"
             "x = 1\n" + "y = " + "1" * 90 + "\n```\n\n" + "prose " * 30 + "\n")
-    assert long_code_lines(text) == [(8, 94)]
+    assert long_code_lines(text) == [(5, 113), (8, 94)]
 
 
 # ------------------------------------------------------------------------------------------------
 # The build: a failing cell is named; unchanged rebuilds execute nothing; code/ changes re-execute.
 # These build a two-page book in a temporary folder with the real build script.
 # ------------------------------------------------------------------------------------------------
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 
 
 def make_book(folder: Path, second_cell: str, timeout: int | None = None) -> None:

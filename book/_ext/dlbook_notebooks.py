@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 #: Import names whose pip distribution has a different name.
 PIP_NAMES = {
     "sklearn": "scikit-learn", "skimage": "scikit-image", "PIL": "pillow", "yaml": "pyyaml",
-    "myst_nb": "myst-nb", "cv2": "opencv-python-headless", "tensorboard": "tensorboard",
+    "cv2": "opencv-python-headless", "tensorboard": "tensorboard",
 }
 #: Modules that come with the runtime's Jupyter kernel and are never installed by the set-up cell.
 KERNEL_MODULES = {"IPython", "ipykernel", "ipywidgets", "google", "__future__"}

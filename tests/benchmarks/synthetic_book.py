@@ -36,19 +36,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests"))
+from conftest import MYST_HEADER as HEADER  # noqa: E402
 LIGHT_SECONDS = [15, 30, 45, 60, 75, 90, 20, 40]   # cycled over the 41 light chapters
 HEAVY_SECONDS = [240, 200, 180, 240, 160, 220, 240, 200, 240]
-HEADER = """---
-jupytext:
-  text_representation:
-    extension: .md
-    format_name: myst
-kernelspec:
-  display_name: Python 3
-  language: python
-  name: python3
----
-"""
 CALIBRATE = """
 import time, torch
 torch.manual_seed(0)
