@@ -45,7 +45,7 @@ HASHED_INPUTS = ("code", "requirements.txt")
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", "build", "dist"}  # caches and build output
 #: Folders under the book that never hold chapters.
 NOT_CHAPTERS = {"_build", ".venv", ".tools", "code", "tests", "binder", ".git", ".github", ".ci", "node_modules",
-                "inputs", "_ext"}
+                "inputs", "_ext", "drafts"}
 
 
 def inputs_hash(root: Path) -> str:

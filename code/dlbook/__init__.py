@@ -8,6 +8,7 @@ Everything a chapter builds once and later reuses lives here:
   schedulers, clipping, LR range test, TensorBoard), :class:`~dlbook.train.History`, callbacks, metrics.
 - :mod:`dlbook.models` — architectures the chapters reuse, such as :class:`~dlbook.models.MLP`.
 - :mod:`dlbook.plots`  — the book's figure style and its recurring figures.
+- :mod:`dlbook.vision_plots` — filters and feature maps of convolutional networks.
 - :mod:`dlbook.autograd` — the scalar autograd engine built in "An autograd engine from scratch".
 - :mod:`dlbook.scale`  — the heavy chapters' one scale switch (``cpu`` or ``gpu`` profile).
 - :mod:`dlbook.glue`   — a stand-in for ``myst_nb.glue`` in the generated notebooks.
@@ -24,9 +25,9 @@ _EXPORTS = {
     "seed_everything": ".utils", "get_device": ".utils",
     "Trainer": ".train", "History": ".train",
     "autograd": ".autograd", "data": ".data", "train": ".train", "models": ".models",
-    "plots": ".plots", "scale": ".scale", "glue": ".glue", "utils": ".utils",
+    "plots": ".plots", "vision_plots": ".vision_plots", "scale": ".scale", "glue": ".glue", "utils": ".utils",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = ["seed_everything", "get_device", "Trainer", "History", "autograd", "data", "train", "models", "plots",
-           "scale", "__version__"]
+           "vision_plots", "scale", "__version__"]

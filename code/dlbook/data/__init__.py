@@ -30,6 +30,13 @@ _EXPORTS = {
     "make_linear_regression": ".synthetic", "make_parabolas": ".synthetic", "split_indices": ".synthetic",
     "load_water_potability": ".tabular", "WATER_POTABILITY_FEATURES": ".tabular",
     "MNIST": ".vision", "MNIST_CLASSES": ".vision", "load_mnist": ".vision", "read_idx": ".vision",
+    "make_line_images": ".synthetic",
+    "CIFAR10_CLASSES": ".images", "RPS_CLASSES": ".images", "OMNIGLOT_SUBSET_ALPHABETS": ".images",
+    "OmniglotData": ".images", "load_cifar10": ".images", "cifar10_variant": ".images",
+    "load_rps28": ".images", "load_omniglot": ".images", "hymenoptera_root": ".images",
+    "prepare_torchvision_weights": ".weights",
+    "class_weights": ".samplers", "make_balanced_sampler": ".samplers", "class_counts_per_epoch": ".samplers",
+    "BatchAugment": ".augment", "random_crop_flip": ".augment",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -39,4 +46,10 @@ __all__ = [
     "make_linear_regression", "make_parabolas", "split_indices",
     "load_water_potability", "WATER_POTABILITY_FEATURES",
     "MNIST", "MNIST_CLASSES", "load_mnist", "read_idx",
+    "make_line_images",
+    "CIFAR10_CLASSES", "RPS_CLASSES", "OMNIGLOT_SUBSET_ALPHABETS", "OmniglotData", "load_cifar10",
+    "cifar10_variant", "load_rps28", "load_omniglot", "hymenoptera_root",
+    "prepare_torchvision_weights",
+    "class_weights", "make_balanced_sampler", "class_counts_per_epoch",
+    "BatchAugment", "random_crop_flip",
 ]

@@ -60,3 +60,152 @@ WATER_POTABILITY = register(DatasetInfo(
         ),
     ),
 ))
+
+
+_CIFAR_LICENSE = "No formal licence; cite the technical report (Krizhevsky, 2009)"
+_CIFAR_CITATION = ("Alex Krizhevsky, 'Learning Multiple Layers of Features from Tiny Images', "
+                   "Technical report, University of Toronto, 2009.")
+
+CIFAR10 = register(DatasetInfo(
+    name="cifar10",
+    description="CIFAR-10 as released: 60,000 colour images of 32x32 pixels in 10 classes "
+                "(50,000 training, 10,000 test), in the binary record format.",
+    license=_CIFAR_LICENSE,
+    citation=_CIFAR_CITATION,
+    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+    files=(
+        RemoteFile(
+            path="cifar10/cifar-10-binary.tar.gz",
+            sha256="c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
+            size=170_052_171,
+            urls=("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
+        ),
+    ),
+    extra={"bundled": False},
+))
+
+CIFAR10_SUBSET = register(DatasetInfo(
+    name="cifar10-subset",
+    description="A CIFAR-10 subset for offline builds: the first 2,000 training images of each class "
+                "in the original order (20,000) and the full 10,000-image test set, decoded from JPEG "
+                "copies (lossy: about 6 grey levels from the original pixels on average), sorted by class.",
+    license=_CIFAR_LICENSE,
+    citation=_CIFAR_CITATION,
+    homepage="https://www.cs.toronto.edu/~kriz/cifar.html",
+    files=(
+        RemoteFile(path="cifar10-subset/train.bin", size=61_460_000, urls=(),
+                   sha256="a6d947ec704fa15db89e1739803cd3db231905bf9c311477ff0577a6da62e8d9"),
+        RemoteFile(path="cifar10-subset/test.bin", size=30_730_000, urls=(),
+                   sha256="cf28711b3059b27ed8a78d6529b5ba5b5c94130096ca62a1a924268a9a9ec05b"),
+        RemoteFile(path="cifar10-subset/batches.meta.txt", size=60, urls=(),
+                   sha256="2ce042b1e0b48db4bb214408e6414ba18b2731c24af244f2d6c112fddf31af00"),
+    ),
+    extra={"no_download": "it is derived for the offline bundle (see its MANIFEST.md). Online, "
+                          "load_cifar10(variant='original') downloads the canonical archive."},
+))
+
+RPS28 = register(DatasetInfo(
+    name="rps28",
+    description="Rock-Paper-Scissors (Laurence Moroney): computer-generated hands, every image at 28x28 "
+                "RGB; 2,520 training and 372 test images, classes paper, rock, scissors.",
+    license="CC BY 2.0 (as stated on the data set's page, laurencemoroney.com/datasets)",
+    citation="Laurence Moroney, 'Rock Paper Scissors Dataset', 2019. "
+             "https://laurencemoroney.com/datasets.html",
+    homepage="https://laurencemoroney.com/datasets.html",
+    files=(
+        RemoteFile(path="rps28/train.npz", size=2_224_234, urls=(),
+                   sha256="fc61b322847acbc37facd7ce02d5e21245390860bcfc38d3b8f61e9c51326ba8"),
+        RemoteFile(path="rps28/test.npz", size=331_865, urls=(),
+                   sha256="5ae2f3fd08c154c8ba7172fce416c6c06f0c6a76a4db67f826a6e76ae28e958d"),
+    ),
+    extra={"no_download": "the 28-pixel version is derived for the offline bundle (see its "
+                          "MANIFEST.md); the 300-pixel originals are "
+                          "https://storage.googleapis.com/download.tensorflow.org/data/rps.zip and "
+                          "rps-test-set.zip."},
+))
+
+_OMNIGLOT_LICENSE = "MIT (Copyright (c) 2015 Brenden Lake)"
+_OMNIGLOT_CITATION = ("B. M. Lake, R. Salakhutdinov and J. B. Tenenbaum, 'Human-level concept learning "
+                      "through probabilistic program induction', Science 350(6266):1332-1338, 2015.")
+
+OMNIGLOT = register(DatasetInfo(
+    name="omniglot",
+    description="Omniglot's background set: 964 characters of 30 alphabets, 20 drawings each, "
+                "105x105 black-and-white PNGs.",
+    license=_OMNIGLOT_LICENSE,
+    citation=_OMNIGLOT_CITATION,
+    homepage="https://github.com/brendenlake/omniglot",
+    files=(
+        RemoteFile(
+            path="omniglot/images_background.zip",
+            sha256="ad41ab679c8b5d90b271ef46be6987cc81211774a695c29dcc5367b2b26ee640",
+            size=9_464_212,
+            urls=("https://raw.githubusercontent.com/brendenlake/omniglot/master/python/"
+                  "images_background.zip",),
+        ),
+    ),
+    extra={"bundled": False},
+))
+
+OMNIGLOT_SUBSET = register(DatasetInfo(
+    name="omniglot-subset",
+    description="Eight of Omniglot's 30 background alphabets (242 characters, 4,840 PNGs), "
+                "byte-identical to those in the original images_background.zip.",
+    license=_OMNIGLOT_LICENSE,
+    citation=_OMNIGLOT_CITATION,
+    homepage="https://github.com/brendenlake/omniglot",
+    files=(
+        RemoteFile(path="omniglot/images_background_subset.zip", size=2_132_792, urls=(),
+                   sha256="d2c7c26ffbdbeebd0092cfb63bebf3c3281e1c5f0b03dc67c12bfe20b6d2943a"),
+    ),
+    extra={"no_download": "it is repacked for the offline bundle (see its MANIFEST.md). Online, "
+                          "load_omniglot() reads the same alphabets from the original archive."},
+))
+
+
+def _hymenoptera_files() -> tuple[RemoteFile, ...]:
+    from pathlib import Path
+    lines = (Path(__file__).with_name("hymenoptera.sha256").read_text().splitlines())
+    files = []
+    for line in lines:
+        if line and not line.startswith("#"):
+            sha, size, path = line.split(" ", 2)
+            files.append(RemoteFile(path=path, sha256=sha, size=int(size), urls=()))
+    return tuple(files)
+
+
+HYMENOPTERA_ARCHIVE_URL = "https://download.pytorch.org/tutorial/hymenoptera_data.zip"
+
+HYMENOPTERA = register(DatasetInfo(
+    name="hymenoptera",
+    description="Ants and bees: 398 images from ImageNet packaged by the PyTorch transfer-learning "
+                "tutorial (train: 124 ants, 121 bees; val: 70 ants, 83 bees).",
+    license="ImageNet terms of access (non-commercial research and education); each image's own "
+            "copyright. Tutorial code BSD-3-Clause.",
+    citation="Sasank Chilamkurthy, 'Transfer Learning for Computer Vision Tutorial', PyTorch "
+             "Tutorials. https://pytorch.org/tutorials/beginner/transfer_learning_tutorial.html",
+    homepage="https://pytorch.org/tutorials/beginner/transfer_learning_tutorial.html",
+    files=_hymenoptera_files(),
+    extra={"no_download": "the files come inside the archive " + HYMENOPTERA_ARCHIVE_URL
+                          + "; dlbook.data.hymenoptera_root() downloads and unpacks it.",
+           "archive": HYMENOPTERA_ARCHIVE_URL},
+))
+
+MOBILENET_V2_IMAGENET = register(DatasetInfo(
+    name="mobilenet-v2-imagenet",
+    description="torchvision's MobileNetV2 ImageNet-1k weights (MobileNet_V2_Weights.IMAGENET1K_V1; "
+                "acc@1 71.878, acc@5 90.286 as torchvision documents), the release file unchanged.",
+    license="BSD-3-Clause (torchvision); trained on ImageNet-1k, whose terms of access "
+            "(non-commercial research and education) apply to uses of the weights.",
+    citation="M. Sandler, A. Howard, M. Zhu, A. Zhmoginov and L.-C. Chen, 'MobileNetV2: Inverted "
+             "Residuals and Linear Bottlenecks', CVPR 2018.",
+    homepage="https://pytorch.org/vision/stable/models/mobilenetv2.html",
+    files=(
+        RemoteFile(
+            path="weights/mobilenet_v2-b0353104.pth",
+            sha256="b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
+            size=14_212_972,
+            urls=("https://download.pytorch.org/models/mobilenet_v2-b0353104.pth",),
+        ),
+    ),
+))

@@ -138,6 +138,8 @@ class DatasetInfo:
     license: str
     citation: str = ""
     homepage: str = ""
+    #: ``extra["no_download"]``: why the files have no URL (a derived file that exists only in the
+    #: offline bundle); ``extra["bundled"] = False``: a file the offline bundle does not hold.
     extra: dict = field(default_factory=dict)
 
     def file(self, path: str) -> RemoteFile:
@@ -439,6 +441,13 @@ def _missing_message(spec: RemoteFile, dataset: str, reason: str) -> str:
     where = cache_dir() / spec.path
     urls = "\n".join(f"  {u}" for u in spec.urls) or "  (no URL registered)"
     lic = f"\nLicence: {info.license}" if info else ""
+    if not spec.urls and info is not None and info.extra.get("no_download"):
+        return (
+            f"Data set {dataset!r}: file {spec.path!r} is not available. {reason}\n"
+            f"It cannot be downloaded: {info.extra['no_download']}\n"
+            f"Point DLBOOK_DATA at a folder that contains {spec.path} (for example the offline bundle)."
+            f"{lic}"
+        )
     return (
         f"Data set {dataset!r}: file {spec.path!r} is not available. {reason}\n"
         f"To supply it by hand, download it from one of\n{urls}\n"
@@ -513,10 +522,11 @@ def fetch_file(dataset: str, path: str, *, download: bool | None = None, root: s
             except OSError as move_err:
                 raise _cache_error(move_err, f"move the corrupt file {cached} aside", spec, dataset) from err
             print(f"dlbook: {err}\nMoved it to {aside}; fetching a fresh copy.", file=sys.stderr)
-    if not download:
+    if not download or not spec.urls:
         searched = "\n".join(f"  {r / spec.path}" for r in roots)
+        why = "Downloading is switched off and no" if download is False else "No"
         raise DataUnavailableError(_missing_message(
-            spec, dataset, f"Downloading is switched off and no copy was found at:\n{searched}"))
+            spec, dataset, f"{why} copy was found at:\n{searched}"))
     _download(spec, cached, dataset, progress)
     return cached
 

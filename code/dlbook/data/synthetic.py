@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_linear_regression", "make_parabolas", "split_indices"]
+__all__ = ["make_linear_regression", "make_parabolas", "make_line_images", "split_indices"]
 
 
 def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -124,3 +124,60 @@ def make_parabolas(n_per_class: int = 1000, *, gap: float = 0.6, curvature: floa
         order = rng.permutation(2 * n_per_class)
         X, y = X[order], y[order]
     return X.astype(np.float32), y
+
+
+def make_line_images(n: int = 300, size: int = 10, *, n_classes: int = 2,
+                     seed: int | np.random.Generator | None = 13):
+    """Draw ``n`` small greyscale images, each holding one straight line, labelled by its direction.
+
+    Every line is at least 3 pixels long (at most ``size``), at a random position, fully inside
+    the image. Classes are balanced up to rounding and shuffled.
+
+    Parameters
+    ----------
+    n : int, default 300
+        Number of images.
+    size : int, default 10
+        Height and width in pixels (at least 5).
+    n_classes : {2, 3}
+        2: label 0 = horizontal or vertical line, 1 = diagonal (either direction).
+        3: label 0 = horizontal or vertical, 1 = diagonal ``\\`` (top left to bottom right),
+        2 = anti-diagonal ``/``.
+    seed : int or numpy.random.Generator, default 13
+        Makes the images reproducible.
+
+    Returns
+    -------
+    images : torch.Tensor
+        ``uint8`` of shape ``(n, 1, size, size)``: 0 background, 255 on the line.
+    labels : torch.Tensor
+        ``int64`` of shape ``(n,)``.
+    """
+    import torch
+
+    for name, value, low in (("n", n, 1), ("size", size, 5)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    if n_classes not in (2, 3) or isinstance(n_classes, bool):
+        raise ValueError(f"n_classes must be 2 or 3, got {n_classes!r}")
+    rng = _rng(seed)
+    labels = rng.permutation(np.arange(n) % n_classes)
+    images = np.zeros((n, 1, size, size), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        length = int(rng.integers(3, size + 1))
+        if label == 0:
+            fixed = int(rng.integers(0, size))
+            start = int(rng.integers(0, size - length + 1))
+            if rng.random() < 0.5:
+                images[i, 0, fixed, start:start + length] = 255
+            else:
+                images[i, 0, start:start + length, fixed] = 255
+        else:
+            falling = label == 1 if n_classes == 3 else bool(rng.random() < 0.5)
+            r0 = int(rng.integers(0, size - length + 1))
+            c0 = int(rng.integers(0, size - length + 1))
+            steps = np.arange(length)
+            rows = r0 + steps
+            cols = c0 + steps if falling else c0 + length - 1 - steps
+            images[i, 0, rows, cols] = 255
+    return torch.from_numpy(images), torch.from_numpy(labels.astype(np.int64))

@@ -8,6 +8,7 @@ _EXPORTS = {
     "LambdaCallback": ".callbacks", "TensorBoardLogger": ".callbacks",
     "accuracy": ".metrics", "binary_accuracy": ".metrics", "predicted_classes": ".metrics",
     "read_tensorboard_scalars": ".tensorboard",
+    "FeatureRecorder": ".hooks", "lr_trace": ".schedules",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -15,4 +16,5 @@ __all__ = [
     "Trainer", "History", "LRRangeTestResult",
     "Callback", "Checkpoint", "EarlyStopping", "LambdaCallback", "TensorBoardLogger",
     "accuracy", "binary_accuracy", "predicted_classes", "read_tensorboard_scalars",
+    "FeatureRecorder", "lr_trace",
 ]

@@ -58,6 +58,32 @@ def _to_device(obj, device: torch.device):
     return obj
 
 
+def _map_tensors(obj, fn):
+    """Apply ``fn`` to every tensor in a (nested) tuple, list or dict; keep the structure."""
+    if isinstance(obj, torch.Tensor):
+        return fn(obj)
+    if isinstance(obj, (list, tuple)):
+        items = [_map_tensors(o, fn) for o in obj]
+        return type(obj)(*items) if hasattr(obj, "_fields") else type(obj)(items)
+    if isinstance(obj, Mapping):
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
+    return obj
+
+
+def _cat_outputs(outs: list):
+    """Concatenate per-batch outputs along dim 0: tensors, or tuples/lists/dicts of them (multi-output models)."""
+    first = outs[0]
+    if isinstance(first, torch.Tensor):
+        return torch.cat(outs)
+    if isinstance(first, (list, tuple)):
+        items = [_cat_outputs([o[i] for o in outs]) for i in range(len(first))]
+        return type(first)(*items) if hasattr(first, "_fields") else type(first)(items)
+    if isinstance(first, Mapping):
+        return {k: _cat_outputs([o[k] for o in outs]) for k in first}
+    raise TypeError(f"predict() can only gather tensors, or tuples, lists or dicts of tensors; the model returned "
+                    f"{type(first).__name__}")
+
+
 def _batch_size(x) -> int:
     if isinstance(x, torch.Tensor):
         return x.shape[0] if x.ndim else 1
@@ -189,7 +215,9 @@ class Trainer:
     metrics : dict, optional
         ``{name: metric}``: plain functions ``f(outputs, targets) -> float`` (averaged over the
         epoch, weighted by batch size) or ``torchmetrics`` objects (updated per batch, computed per
-        epoch). Logged as ``train_<name>`` and ``val_<name>``.
+        epoch). Logged as ``train_<name>`` and ``val_<name>``. They receive the model's outputs and
+        the targets as they are: for a multi-output model (a tuple or dict of tensors, with a loss
+        that combines them) each metric picks its part, e.g. ``lambda out, y: accuracy(out[0], y[0])``.
     device : str or torch.device, optional
         Defaults to :func:`dlbook.get_device` (CUDA, then MPS, then CPU). A device this machine
         cannot train on (missing, ``"meta"``, an unavailable backend) raises ``ValueError`` here.
@@ -384,7 +412,7 @@ class Trainer:
             total += loss.detach() * n
             count += n
             if self.metrics:
-                self._update_metrics("train", outputs.detach(), y, n, sums)
+                self._update_metrics("train", _map_tensors(outputs, torch.Tensor.detach), y, n, sums)
             for cb in self.callbacks:
                 cb.on_batch_end(self, i, loss.detach())
         if count == 0:
@@ -531,6 +559,9 @@ class Trainer:
     def predict(self, inputs, batch_size: int = 1024) -> torch.Tensor:
         """Model outputs for ``inputs`` in evaluation mode, on the CPU.
 
+        A model with several outputs (a tuple, list or dict of tensors) gets the same structure
+        back, each part concatenated over the batches.
+
         ``inputs`` may be a tensor or NumPy array (one row per example; fed in chunks of
         ``batch_size``), or a DataLoader yielding ``(inputs, targets)`` pairs or plain inputs.
         """
@@ -547,12 +578,12 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            outs = [self._forward(_to_device(x, self.device)).cpu() for x in batches]
+            outs = [_map_tensors(self._forward(_to_device(x, self.device)), torch.Tensor.cpu) for x in batches]
         finally:
             self.model.train(was_training)
         if not outs:
             raise ValueError("predict() got no inputs")
-        return torch.cat(outs)
+        return _cat_outputs(outs)
 
     # ------------------------------------------------------------------------------------------
     # checkpoints
