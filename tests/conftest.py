@@ -146,3 +146,21 @@ def load_launch_module():
     sys.modules["dlbook_notebooks"] = module  # dataclasses look their module up while being created
     spec.loader.exec_module(module)
     return module
+
+
+def fit_steps(model, x, y, *, lr: float, steps: int) -> list[float]:
+    """Train ``model`` on one fixed batch with Adam and cross-entropy; return the loss of every step.
+
+    The models' tests use it to check that a few steps of training lower the loss.
+    """
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses

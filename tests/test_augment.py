@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from dlbook.data.augment import BatchAugment, random_crop_flip
+from conftest import fit_steps
 
 
 def ramp_images(n=16, c=3, h=8, w=8, dtype=torch.float32):
@@ -110,14 +111,7 @@ def test_module_trains_inside_a_model():
     x[:, 0] += y[:, None, None]                   # class 1 is redder: colour, not position
     model = nn.Sequential(BatchAugment(padding=1, generator=torch.Generator().manual_seed(0)),
                           nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
-    opt = torch.optim.Adam(model.parameters(), lr=0.1)
-    losses = []
-    for _ in range(50):
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_steps(model, x, y, lr=0.1, steps=50)
     assert losses[-1] < 0.6 * losses[0]
 
 

@@ -6,6 +6,7 @@ from torch import nn
 
 import dlbook
 from dlbook.models.blocks import InceptionBlock, ResidualBlock, conv_bn_relu
+from conftest import fit_steps
 
 
 def n_params(module: nn.Module) -> int:
@@ -69,14 +70,7 @@ def test_residual_network_learns_a_few_steps():
     y = (x[:, 0, :4].mean(dim=(1, 2)) > x[:, 0, 4:].mean(dim=(1, 2))).long()   # top half brighter?
     net = nn.Sequential(conv_bn_relu(1, 8), ResidualBlock(8, 8), ResidualBlock(8, 16, stride=2),
                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 2))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(30):
-        loss = nn.functional.cross_entropy(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_steps(net, x, y, lr=1e-2, steps=30)
     assert losses[-1] < 0.5 * losses[0], losses
 
 

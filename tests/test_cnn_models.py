@@ -6,6 +6,7 @@ from torch import nn
 
 import dlbook
 from dlbook.models.cnn import CifarCNN, ConvBlock, LinearBlock
+from conftest import fit_steps
 
 
 def test_conv_block_layers_and_shapes():
@@ -61,14 +62,7 @@ def test_a_few_training_steps_lower_the_loss():
     x = torch.rand(32, 3, 16, 16)
     y = torch.arange(32) % 4                      # arbitrary labels: the network must memorise them
     model = CifarCNN(channels=(8, 16), hidden=(32,), n_classes=4, image_size=16, conv_dropout=0.1)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(40):
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_steps(model, x, y, lr=3e-3, steps=40)
     assert losses[-1] < 0.5 * losses[0]
 
 

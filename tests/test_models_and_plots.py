@@ -12,6 +12,7 @@ import dlbook  # noqa: E402
 from dlbook.models import MLP  # noqa: E402
 from dlbook.plots import plot_history, plot_lr_range_test, show_images, use_style  # noqa: E402
 from dlbook.train import History, LRRangeTestResult  # noqa: E402
+from conftest import fit_steps  # noqa: E402
 
 
 def test_mlp_shapes_parameters_and_learning():
@@ -22,14 +23,7 @@ def test_mlp_shapes_parameters_and_learning():
     assert isinstance(MLP(4, (), 3)[1], nn.Linear)  # no hidden layer: a linear model
     x = torch.randn(256, 784)
     y = (x @ torch.randn(784, 10)).argmax(dim=1)  # a learnable labelling
-    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
-    losses = []
-    for _ in range(40):
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = fit_steps(model, x, y, lr=5e-3, steps=40)
     assert losses[-1] < 0.5 * losses[0]
 
 
