@@ -114,6 +114,23 @@ def plot_lr_range_test(result, *, ax=None):
     return fig
 
 
+def _class_namer(class_names):
+    """``k -> class name`` (or ``str(k)`` without names), for labels that may be tensors or NumPy ints."""
+    return (lambda k: class_names[int(k)]) if class_names is not None else (lambda k: str(int(k)))
+
+
+def _caption(i: int, labels, predictions, name) -> tuple[str, str]:
+    """The title of image ``i``: its label, then ``→ prediction``; red where the prediction is wrong."""
+    caption, color = "", "black"
+    if labels is not None:
+        caption = name(labels[i])
+    if predictions is not None:
+        caption = f"{caption}→{name(predictions[i])}" if caption else name(predictions[i])
+        if labels is not None and int(predictions[i]) != int(labels[i]):
+            color = BOOK_COLORS[1]
+    return caption, color
+
+
 def show_images(images, labels=None, predictions=None, *, ncols: int = 8, class_names=None, cmap: str = "gray",
                 title: str | None = None, size: float = 1.2):
     """A grid of images with optional labels (and predictions, in red where wrong).
@@ -139,7 +156,7 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 8, class_
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + (0.4 if title else 0)),
                              squeeze=False, constrained_layout=True)
-    name = (lambda c: class_names[int(c)]) if class_names is not None else (lambda c: str(int(c)))
+    name = _class_namer(class_names)
     for i, axis in enumerate(axes.flat):
         axis.axis("off")
         if i >= n:
@@ -148,13 +165,7 @@ def show_images(images, labels=None, predictions=None, *, ncols: int = 8, class_
         if img.dtype.kind == "f" and (img.min() < 0 or img.max() > 1):
             img = (img - img.min()) / (img.max() - img.min() + 1e-12)
         axis.imshow(img, cmap=cmap if img.ndim == 2 else None)
-        caption, color = "", "black"
-        if labels is not None:
-            caption = name(labels[i])
-        if predictions is not None:
-            caption = f"{caption}→{name(predictions[i])}" if caption else name(predictions[i])
-            if labels is not None and int(predictions[i]) != int(labels[i]):
-                color = BOOK_COLORS[1]
+        caption, color = _caption(i, labels, predictions, name)
         if caption:
             axis.set_title(caption, fontsize=9, color=color, fontweight="normal")
     if title:

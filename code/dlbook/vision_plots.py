@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .plots import BOOK_COLORS
+from .plots import _caption, _class_namer
 
 __all__ = ["plot_filters", "plot_feature_maps"]
 
@@ -216,7 +216,7 @@ def plot_feature_maps(maps, *, images=None, labels=None, predictions=None,
     n_rows = len(rows) + (imgs is not None)
     fig, axes = plt.subplots(n_rows, n, figsize=(size * n + 0.9, size * n_rows + (0.4 if title else 0.1)),
                              squeeze=False, constrained_layout=True)
-    name_of = (lambda k: class_names[int(k)]) if class_names is not None else (lambda k: str(int(k)))
+    name_of = _class_namer(class_names)
     r0 = 0
     if imgs is not None:
         for i in range(n):
@@ -224,13 +224,7 @@ def plot_feature_maps(maps, *, images=None, labels=None, predictions=None,
             img = imgs[i]
             lo, hi = img.min(), img.max()
             axis.imshow((img - lo) / (hi - lo + 1e-12), cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-            caption, color = "", "black"
-            if labels is not None:
-                caption = name_of(labels[i])
-            if predictions is not None:
-                caption = f"{caption}→{name_of(predictions[i])}" if caption else name_of(predictions[i])
-                if labels is not None and int(predictions[i]) != int(labels[i]):
-                    color = BOOK_COLORS[1]
+            caption, color = _caption(i, labels, predictions, name_of)
             if caption:
                 axis.set_title(caption, fontsize=8, color=color, fontweight="normal")
         axes[0, 0].set_ylabel("input", fontsize=8, rotation=0, ha="right", va="center")

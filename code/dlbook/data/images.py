@@ -33,6 +33,7 @@ from .registry import (
     fetch_file,
     get_dataset_info,
 )
+from .vision import _identity
 
 __all__ = [
     "CIFAR10_CLASSES", "RPS_CLASSES", "OMNIGLOT_SUBSET_ALPHABETS", "OmniglotData",
@@ -50,21 +51,13 @@ OMNIGLOT_SUBSET_ALPHABETS = ("Balinese", "Early_Aramaic", "Greek", "Japanese_(ka
 
 _RECORD = 1 + 3 * 32 * 32
 
-# Decoded tensors, {key: (identity, value)}; identity = the files' (path, inode, size, mtime).
+# Decoded tensors, {key: (identity, value)}; identity = the files' identities as MNIST's cache keeps them.
 _kept: dict[tuple, tuple] = {}
 _kept_lock = threading.Lock()
 
 
-def _identity(*paths: Path) -> tuple:
-    out = []
-    for p in paths:
-        st = p.stat()
-        out.append((str(p.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
-    return tuple(out)
-
-
 def _decoded(key: tuple, paths: tuple[Path, ...], decode):
-    ident = _identity(*paths)
+    ident = tuple(_identity(p) for p in paths)
     with _kept_lock:
         kept = _kept.get(key)
         if kept is None or kept[0] != ident:

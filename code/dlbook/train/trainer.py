@@ -49,13 +49,7 @@ _ELEMENTWISE_FUNCTIONS = tuple(getattr(nn.functional, name) for name in (
 
 
 def _to_device(obj, device: torch.device):
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device, non_blocking=True)
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_to_device(o, device) for o in obj)
-    if isinstance(obj, Mapping):
-        return {k: _to_device(v, device) for k, v in obj.items()}
-    return obj
+    return _map_tensors(obj, lambda t: t.to(device, non_blocking=True))
 
 
 def _map_tensors(obj, fn):
