@@ -116,6 +116,24 @@ def test_tuple_outputs_are_detached_element_by_element():
     assert seq.shape == (2, 5, 4) and h.shape == (1, 2, 4) and not seq.requires_grad
 
 
+class _TwoHeads(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Linear(3, 4)
+
+    def forward(self, x):
+        h = self.body(x)
+        return {"a": h, "b": [h * 2]}
+
+
+def test_dict_outputs_are_detached_too():
+    model = nn.Sequential(OrderedDict([("heads", _TwoHeads())]))
+    with FeatureRecorder(model, ["heads"]) as rec:
+        model(torch.randn(2, 3))
+    out, = rec["heads"]
+    assert not out["a"].requires_grad and not out["b"][0].requires_grad and out["a"].shape == (2, 4)
+
+
 @pytest.mark.parametrize("names, error, match", [
     (["conv9"], ValueError, "no module"), ([], ValueError, "empty"), (["fc", "fc"], ValueError, "more than once"),
     ([3], TypeError, "str")])

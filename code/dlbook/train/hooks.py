@@ -18,17 +18,14 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from .trainer import _map_tensors
+
 __all__ = ["FeatureRecorder"]
 
 
 def _detached(output, to_cpu: bool):
-    """A detached copy of a module's output: a tensor, or a tuple/list of them (others kept as they are)."""
-    if isinstance(output, torch.Tensor):
-        out = output.detach()
-        return out.cpu() if to_cpu else out
-    if isinstance(output, (tuple, list)):
-        return type(output)(_detached(o, to_cpu) for o in output)
-    return output
+    """A detached copy of a module's output: every tensor in it (nested in tuples, lists or dicts)."""
+    return _map_tensors(output, (lambda t: t.detach().cpu()) if to_cpu else torch.Tensor.detach)
 
 
 class FeatureRecorder:
