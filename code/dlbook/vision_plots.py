@@ -1,4 +1,5 @@
-"""Figures of what a convolutional network has learned: its filters and its feature maps.
+"""Figures of what a convolutional network has learned (its filters and feature maps), and of what
+a detector or a segmenter sees (boxes drawn on an image, class masks in colour).
 
 Both functions draw in the book's style (:func:`dlbook.plots.use_style`) and return the
 matplotlib Figure, so a chapter can add a title or save it::
@@ -18,7 +19,7 @@ import numpy as np
 
 from .plots import _caption, _class_namer
 
-__all__ = ["plot_filters", "plot_feature_maps"]
+__all__ = ["plot_filters", "plot_feature_maps", "draw_boxes", "mask_to_rgb"]
 
 
 def _as_array(x, name: str) -> np.ndarray:
@@ -245,3 +246,106 @@ def plot_feature_maps(maps, *, images=None, labels=None, predictions=None,
     if title:
         fig.suptitle(title, fontweight="bold")
     return fig
+
+
+def _boxes_array(boxes, name: str = "boxes") -> np.ndarray:
+    arr = _as_array(boxes, name)
+    if arr.ndim == 1 and arr.size == 0:
+        arr = arr.reshape(0, 4)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{name} must have shape (k, 4) in xyxy format, got {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or infinite coordinates")
+    if (arr[:, 2] < arr[:, 0]).any() or (arr[:, 3] < arr[:, 1]).any():
+        raise ValueError(f"{name} must be xyxy with x2 >= x1 and y2 >= y1 (convert other formats "
+                         "with torchvision.ops.box_convert first)")
+    return arr
+
+
+def draw_boxes(ax, boxes, labels=None, scores=None, *, class_names: Sequence[str] | None = None,
+               color: str | None = None, linewidth: float = 1.5, fontsize: float = 7.0):
+    """Draw boxes in ``xyxy`` pixel coordinates on an axis that shows an image.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+        Usually one where ``ax.imshow(image)`` drew the image; pixel ``(row, col)`` spans
+        ``col - 0.5 .. col + 0.5``, so a box from ``x1`` to ``x2`` is drawn from ``x1 - 0.5`` to
+        ``x2 - 0.5`` and covers exactly its pixels.
+    boxes : tensor or array of shape (k, 4)
+        ``x1, y1, x2, y2`` per box (torchvision's convention).
+    labels : sequence of int, optional
+        One class per box, written above it (through ``class_names`` when given).
+    scores : sequence of float, optional
+        One confidence per box, written after the label with two decimals.
+    class_names : sequence of str, optional
+        Names indexed by label.
+    color : str, optional
+        Edge and caption colour (default: the book's first colour).
+    linewidth, fontsize : float
+        Box line width and caption size.
+
+    Returns
+    -------
+    list of matplotlib.patches.Rectangle
+        The rectangles drawn, in the order of ``boxes``.
+    """
+    from matplotlib.patches import Rectangle
+
+    from .plots import BOOK_COLORS
+
+    arr = _boxes_array(boxes)
+    k = len(arr)
+    labels_arr = None if labels is None else _as_array(labels, "labels").reshape(-1)
+    scores_arr = None if scores is None else _as_array(scores, "scores").reshape(-1)
+    for name, values in (("labels", labels_arr), ("scores", scores_arr)):
+        if values is not None and len(values) != k:
+            raise ValueError(f"{name} has {len(values)} entries for {k} boxes")
+    namer = _class_namer(class_names)
+    color = color or BOOK_COLORS[0]
+    patches = []
+    for j, (x1, y1, x2, y2) in enumerate(arr):
+        rect = Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False, edgecolor=color,
+                         linewidth=linewidth)
+        ax.add_patch(rect)
+        patches.append(rect)
+        parts = []
+        if labels_arr is not None:
+            parts.append(str(namer(int(labels_arr[j]))))
+        if scores_arr is not None:
+            parts.append(f"{scores_arr[j]:.2f}")
+        if parts:
+            ax.text(x1 - 0.5, y1 - 1.0, " ".join(parts), color="white", fontsize=fontsize,
+                    va="bottom", ha="left",
+                    bbox=dict(facecolor=color, edgecolor="none", pad=1.0, alpha=0.85))
+    return patches
+
+
+def mask_to_rgb(mask, n_classes: int, *, background=(0.0, 0.0, 0.0)) -> np.ndarray:
+    """Colour a mask of class indices: class 0 in ``background``, the others in distinct colours.
+
+    Parameters
+    ----------
+    mask : tensor or array of ints, shape (H, W)
+        Class index per pixel, from 0 to ``n_classes - 1``.
+    n_classes : int
+        Number of classes, background included (at most 21).
+    background : RGB triple, default black
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float`` RGB image of shape ``(H, W, 3)`` in [0, 1], ready for ``imshow``. The same class
+        always gets the same colour, so panels of one figure can be compared.
+    """
+    if isinstance(n_classes, bool) or not isinstance(n_classes, (int, np.integer)) \
+            or not 2 <= n_classes <= 21:
+        raise ValueError(f"n_classes must be an int from 2 to 21, got {n_classes!r}")
+    arr = _as_array(mask, "mask")
+    if arr.ndim != 2:
+        raise ValueError(f"mask must have shape (H, W), got {arr.shape}")
+    if (arr != np.round(arr)).any() or arr.min(initial=0) < 0 or arr.max(initial=0) >= n_classes:
+        raise ValueError(f"mask must hold class indices from 0 to {n_classes - 1}")
+    palette = np.vstack([np.asarray(background, dtype=float).reshape(1, 3),
+                         plt.get_cmap("tab20")(np.arange(n_classes - 1))[:, :3]])
+    return palette[arr.astype(int)]

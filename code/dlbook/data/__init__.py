@@ -37,6 +37,8 @@ _EXPORTS = {
     "prepare_torchvision_weights": ".weights",
     "class_weights": ".samplers", "make_balanced_sampler": ".samplers", "class_counts_per_epoch": ".samplers",
     "BatchAugment": ".augment", "random_crop_flip": ".augment",
+    "SQUARE_CORNERS": ".sequences", "make_noisy_squares": ".sequences",
+    "CANVAS_CLASSES": ".canvases", "DigitCanvases": ".canvases", "make_digit_canvases": ".canvases",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -52,4 +54,6 @@ __all__ = [
     "prepare_torchvision_weights",
     "class_weights", "make_balanced_sampler", "class_counts_per_epoch",
     "BatchAugment", "random_crop_flip",
+    "SQUARE_CORNERS", "make_noisy_squares",
+    "CANVAS_CLASSES", "DigitCanvases", "make_digit_canvases",
 ]
