@@ -39,6 +39,7 @@ _EXPORTS = {
     "BatchAugment": ".augment", "random_crop_flip": ".augment",
     "SQUARE_CORNERS": ".sequences", "make_noisy_squares": ".sequences",
     "CANVAS_CLASSES": ".canvases", "DigitCanvases": ".canvases", "make_digit_canvases": ".canvases",
+    "BOOKS": ".text", "load_book": ".text", "load_names": ".text", "load_tiny_shakespeare": ".text",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -56,4 +57,5 @@ __all__ = [
     "BatchAugment", "random_crop_flip",
     "SQUARE_CORNERS", "make_noisy_squares",
     "CANVAS_CLASSES", "DigitCanvases", "make_digit_canvases",
+    "BOOKS", "load_book", "load_names", "load_tiny_shakespeare",
 ]

@@ -209,3 +209,66 @@ MOBILENET_V2_IMAGENET = register(DatasetInfo(
         ),
     ),
 ))
+
+
+# Texts. Each URL is pinned to a commit so that its bytes, and so the checksum, cannot drift.
+TINY_SHAKESPEARE = register(DatasetInfo(
+    name="tiny-shakespeare",
+    description="Tiny Shakespeare: 40,000 lines (1,115,394 characters) from Shakespeare's plays, "
+                "compiled by Andrej Karpathy for char-rnn.",
+    license="The plays are in the public domain; the compilation comes from the char-rnn "
+            "repository (MIT licence).",
+    citation="Andrej Karpathy, char-rnn, 2015. https://github.com/karpathy/char-rnn",
+    homepage="https://github.com/karpathy/char-rnn",
+    files=(
+        RemoteFile(path="text/tinyshakespeare.txt", size=1_115_394,
+                   sha256="86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                   urls=("https://raw.githubusercontent.com/karpathy/char-rnn/"
+                         "6f9487a6fe5b420b7ca9afb0d7c078e37c1d1b4e/data/tinyshakespeare/input.txt",)),
+    ),
+))
+
+NAMES = register(DatasetInfo(
+    name="names",
+    description="32,033 first names, one per line, lower case a-z: the training data of makemore.",
+    license="MIT (c) 2022 Andrej Karpathy (makemore); the names come from US Social Security "
+            "Administration baby-name data, a US government work.",
+    citation="Andrej Karpathy, makemore, 2022. https://github.com/karpathy/makemore",
+    homepage="https://github.com/karpathy/makemore",
+    files=(
+        RemoteFile(path="text/names.txt", size=228_145,
+                   sha256="0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d",
+                   urls=("https://raw.githubusercontent.com/karpathy/makemore/"
+                         "988aa59e4d8fefa526d06f3b453ad116258398d4/names.txt",)),
+    ),
+))
+
+ALICE = register(DatasetInfo(
+    name="alice",
+    description="Lewis Carroll, Alice's Adventures in Wonderland (Project Gutenberg eBook #11, "
+                "Millennium Fulcrum Edition 3.0), plain UTF-8 text without the Gutenberg header.",
+    license="Public domain in the USA (Project Gutenberg).",
+    citation="Lewis Carroll, Alice's Adventures in Wonderland, 1865. Project Gutenberg eBook #11.",
+    homepage="https://www.gutenberg.org/ebooks/11",
+    files=(
+        RemoteFile(path="text/pg11_alices_adventures_in_wonderland.txt", size=151_095,
+                   sha256="f17aa0bf7466424a8b357b688678666bad7a0148963ef349016a3098faa6bd1e",
+                   urls=("https://raw.githubusercontent.com/gutenbergbooks/11/"
+                         "5e5120e12a58a10254e0e6a42661d887e61c2aac/11-0.txt",)),
+    ),
+))
+
+OZ = register(DatasetInfo(
+    name="oz",
+    description="L. Frank Baum, The Wonderful Wizard of Oz (Project Gutenberg eBook #55), plain "
+                "UTF-8 text between the Gutenberg START and END markers.",
+    license="Public domain in the USA (Project Gutenberg).",
+    citation="L. Frank Baum, The Wonderful Wizard of Oz, 1900. Project Gutenberg eBook #55.",
+    homepage="https://www.gutenberg.org/ebooks/55",
+    files=(
+        RemoteFile(path="text/pg55_the_wonderful_wizard_of_oz.txt", size=212_801,
+                   sha256="3d4a52fee8d4756f35e64013efa9ab0eff918d90d8416a62cd9aa34c6cb1dc65",
+                   urls=("https://raw.githubusercontent.com/gutenbergbooks/55/"
+                         "bb5cff1dd905013946b6eb833497636762abfe38/55-0.txt",)),
+    ),
+))
