@@ -80,6 +80,12 @@ def kernel_env(profile: str = "cpu", threads: int = KERNEL_THREADS, base: dict |
     env["DLBOOK_PROFILE"] = profile
     env["PYTHONHASHSEED"] = "0"            # set and dict-of-str orders repeat between runs
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # Hugging Face libraries never reach the network during a build: a cell that asks the Hub for
+    # a model fails at once with an error instead of hanging, and their caches stay in the build
+    # folder instead of the contributor's home.
+    env.update({"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
+                "HF_HUB_DISABLE_TELEMETRY": "1", "TOKENIZERS_PARALLELISM": "false",
+                "HF_HOME": str(ROOT / "_build" / "hf-home")})
     # A non-inline MPLBACKEND (e.g. Agg, common on CI) would stop the kernels from capturing figures.
     if not env.get("MPLBACKEND", "").startswith("module://matplotlib_inline"):
         env.pop("MPLBACKEND", None)

@@ -482,3 +482,21 @@ def test_a_numpy_scalar_glued_into_the_prose_is_named(tmp_path, jupyter_book_ava
     result = execute_only(tmp_path / "book")
     assert result.returncode != 0
     assert "chapter.md, code cell 2 of 2 (line 19): glue('v', ...) got a NumPy scalar" in result.stderr, result.stderr
+
+
+def test_chapter_kernels_never_reach_the_hugging_face_hub():
+    """A chapter that asks the Hub for a file fails at once instead of hanging on the network,
+    and Hugging Face caches stay inside the build folder."""
+    env = load_ci_module("execute").kernel_env()
+    assert Path(env["HF_HOME"]).is_relative_to(ROOT / "_build")
+    probe = ("import huggingface_hub, sys\n"
+             "try:\n"
+             "    huggingface_hub.hf_hub_download('gpt2', 'config.json')\n"
+             "except Exception as err:\n"
+             "    print(type(err).__name__)\n"
+             "    sys.exit(0)\n"
+             "sys.exit('the download did not fail')\n")
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Offline" in done.stdout or "LocalEntryNotFound" in done.stdout, done.stdout
