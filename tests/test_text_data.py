@@ -7,8 +7,9 @@ import shutil
 import pytest
 from conftest import bundle_dir
 
-from dlbook.data import (BOOKS, ChecksumError, DataUnavailableError, get_dataset_info, load_book,
-                         load_names, load_tiny_shakespeare)
+from dlbook.data import (BOOKS, UCI_SOURCES, ChecksumError, DataUnavailableError, get_dataset_info,
+                         load_20newsgroups, load_book, load_glove, load_names, load_tiny_shakespeare,
+                         load_uci_sentiment)
 
 BUNDLE = bundle_dir()
 needs_bundle = pytest.mark.skipif(BUNDLE is None, reason="no offline data bundle on this machine")
@@ -48,7 +49,7 @@ def test_unknown_book_is_a_clear_error():
 
 
 def test_text_data_sets_are_registered_with_pinned_urls_and_licences():
-    for name in ("names", "tiny-shakespeare", "alice", "oz"):
+    for name in ("names", "tiny-shakespeare", "alice", "oz", "uci-sentiment", "20newsgroups"):
         info = get_dataset_info(name)
         assert info.license and info.citation
         for f in info.files:
@@ -92,3 +93,61 @@ def test_a_truncated_copy_is_refused(tmp_path, isolated_data):
 def test_a_missing_copy_names_the_file_and_where_it_looked(isolated_data):
     with pytest.raises(DataUnavailableError, match="tinyshakespeare.txt"):
         load_tiny_shakespeare(download=False)
+
+
+@needs_bundle
+def test_uci_sentiment_contents():
+    sentences, labels = load_uci_sentiment(root=BUNDLE, download=False)
+    assert len(sentences) == 3000 and labels.shape == (3000,) and int(labels.sum()) == 1500
+    for k, source in enumerate(UCI_SOURCES):
+        part, part_labels = load_uci_sentiment(source, root=BUNDLE, download=False)
+        assert part == sentences[1000 * k:1000 * (k + 1)] and int(part_labels.sum()) == 500
+    assert not any("\t" in s or s != s.strip() for s in sentences)
+    assert any("\u0085" in s for s in load_uci_sentiment("imdb", root=BUNDLE, download=False)[0])
+    with pytest.raises(ValueError, match="source"):
+        load_uci_sentiment("twitter")
+
+
+@needs_bundle
+def test_20newsgroups_contents_and_stripping():
+    texts, labels, groups = load_20newsgroups("test", root=BUNDLE, download=False)
+    assert len(texts) == 7532 and len(groups) == 20 and groups[0] == "alt.atheism"
+    assert labels.shape == (7532,) and int(labels.min()) == 0 and int(labels.max()) == 19
+    assert labels.tolist() == sorted(labels.tolist())                 # grouped by newsgroup
+    raw, raw_labels, _ = load_20newsgroups("test", remove=(), root=BUNDLE, download=False)
+    assert raw_labels.tolist() == labels.tolist()
+    with_header = sum(t.startswith("From:") for t in raw)
+    assert with_header > 7000 and sum(t.startswith("From:") for t in texts) < 0.05 * with_header
+    assert sum(len(t) for t in texts) < 0.7 * sum(len(t) for t in raw)
+    train, _, _ = load_20newsgroups("train", root=BUNDLE, download=False)
+    assert len(train) == 11314
+
+
+@pytest.mark.parametrize("kwargs", [{"subset": "all"}, {"remove": "headers"}, {"remove": ("signature",)}])
+def test_20newsgroups_bad_arguments(kwargs):
+    with pytest.raises(ValueError):
+        load_20newsgroups(**kwargs)
+
+
+@needs_bundle
+def test_glove_vectors():
+    vectors = load_glove(limit=20_000, root=BUNDLE, download=False)
+    assert len(vectors) == 20_000 and vectors.vector_size == 50
+    assert vectors.index_to_key[:3] == ["the", ",", "."]
+    (word, score), = vectors.most_similar(positive=["king", "woman"], negative=["man"], topn=1)
+    assert word == "queen" and score > 0.8
+    with pytest.raises(ValueError, match="limit"):
+        load_glove(limit=60_000)
+
+
+def test_glove_without_a_copy_and_without_downloads_is_a_clear_error(isolated_data):
+    with pytest.raises(DataUnavailableError, match="glove"):
+        load_glove(download=False)
+
+
+@needs_bundle
+def test_a_corrupt_newsgroups_archive_is_refused_not_replaced(tmp_path, isolated_data):
+    f, target = _copy("20newsgroups-bundle", tmp_path)
+    target.write_bytes((BUNDLE / f.path).read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(ChecksumError):
+        load_20newsgroups("test", root=tmp_path, download=False)

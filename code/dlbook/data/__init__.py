@@ -40,6 +40,7 @@ _EXPORTS = {
     "SQUARE_CORNERS": ".sequences", "make_noisy_squares": ".sequences",
     "CANVAS_CLASSES": ".canvases", "DigitCanvases": ".canvases", "make_digit_canvases": ".canvases",
     "BOOKS": ".text", "load_book": ".text", "load_names": ".text", "load_tiny_shakespeare": ".text",
+    "UCI_SOURCES": ".text", "load_uci_sentiment": ".text", "load_20newsgroups": ".text", "load_glove": ".text",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -58,4 +59,5 @@ __all__ = [
     "SQUARE_CORNERS", "make_noisy_squares",
     "CANVAS_CLASSES", "DigitCanvases", "make_digit_canvases",
     "BOOKS", "load_book", "load_names", "load_tiny_shakespeare",
+    "UCI_SOURCES", "load_uci_sentiment", "load_20newsgroups", "load_glove",
 ]

@@ -272,3 +272,83 @@ OZ = register(DatasetInfo(
                          "bb5cff1dd905013946b6eb833497636762abfe38/55-0.txt",)),
     ),
 ))
+
+_UCI_COMMIT = "https://raw.githubusercontent.com/Nanofication/TWC-Naive-Bayes/5bc4715169b40c627e082a27321215a2719a0347/"
+
+UCI_SENTIMENT = register(DatasetInfo(
+    name="uci-sentiment",
+    description="UCI Sentiment Labelled Sentences: 3,000 review sentences labelled positive (1) or "
+                "negative (0), 1,000 each from Amazon, IMDb and Yelp, 500 of each label per site.",
+    license="CC BY 4.0 (UCI Machine Learning Repository)",
+    citation="D. Kotzias, M. Denil, N. de Freitas and P. Smyth, 'From Group to Individual Labels "
+             "using Deep Features', KDD 2015.",
+    homepage="https://archive.ics.uci.edu/dataset/331/sentiment+labelled+sentences",
+    files=(
+        # The UCI zip holds these files among others; byte-identical copies, pinned to a commit.
+        RemoteFile(path="text/amazon_cells_labelled.txt", size=58_226,
+                   sha256="47003fc0a0d4840b00e96e715b6189bad09e7443a3da41c4cbe12ffc79f86ae3",
+                   urls=(_UCI_COMMIT + "amazon_cells_labelled.txt",)),
+        RemoteFile(path="text/imdb_labelled.txt", size=85_285,
+                   sha256="aef2e49e3da25714d61175e3a6e68eeef74a20a2f914318dc3be9947ea86512d",
+                   urls=(_UCI_COMMIT + "Datasets/imdb_labelled.txt",)),
+        RemoteFile(path="text/yelp_labelled.txt", size=61_320,
+                   sha256="c76468b7b5c6e56a0804d728345c5f84aa2142ddb214420f61cc9cfd4c00d2ea",
+                   urls=(_UCI_COMMIT + "Datasets/yelp_labelled.txt",)),
+        RemoteFile(path="text/sentiment_labelled_sentences_readme.txt", size=1_070,
+                   sha256="736c26aa54e3614459e50314ece0698051f0923d108ed53938dcb1aa0483bfd4",
+                   urls=(_UCI_COMMIT + "Datasets/readme.txt",)),
+    ),
+))
+
+_NEWSGROUPS_LICENSE = "No formal licence; widely used for research (collected by Ken Lang)"
+_NEWSGROUPS_CITATION = ("Ken Lang, 'NewsWeeder: Learning to Filter Netnews', ICML 1995; the "
+                        "'bydate' version by Jason Rennie, http://qwone.com/~jason/20Newsgroups/")
+
+NEWSGROUPS = register(DatasetInfo(
+    name="20newsgroups",
+    description="20 Newsgroups, 'bydate' version as released: 18,846 posts in 20 groups, split by "
+                "date into 11,314 for training and 7,532 for testing.",
+    license=_NEWSGROUPS_LICENSE,
+    citation=_NEWSGROUPS_CITATION,
+    homepage="http://qwone.com/~jason/20Newsgroups/",
+    files=(
+        # scikit-learn's mirror of the original archive, with the checksum scikit-learn checks.
+        RemoteFile(path="20newsgroups-original/20news-bydate.tar.gz", size=14_464_277,
+                   sha256="8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+                   urls=("https://ndownloader.figshare.com/files/5975967",)),
+    ),
+    extra={"bundled": False},
+))
+
+NEWSGROUPS_BUNDLE = register(DatasetInfo(
+    name="20newsgroups-bundle",
+    description="The offline bundle's copy of 20 Newsgroups 'bydate': the same 18,846 posts in "
+                "the same folders, re-archived from two checked copies (see the bundle's "
+                "MANIFEST.md), so its checksum differs from the original archive's.",
+    license=_NEWSGROUPS_LICENSE,
+    citation=_NEWSGROUPS_CITATION,
+    homepage="http://qwone.com/~jason/20Newsgroups/",
+    files=(
+        RemoteFile(path="20newsgroups/20news-bydate.tar.gz", size=14_388_697, urls=(),
+                   sha256="deefb6cd45bf257a5ec0ce05817990644675ab766496399c4bb45b4b31fe71d9"),
+    ),
+    extra={"no_download": "it is re-archived for the offline bundle (see its MANIFEST.md). Online, "
+                          "load_20newsgroups() downloads the original archive instead."},
+))
+
+GLOVE_50D = register(DatasetInfo(
+    name="glove-50d-top50k",
+    description="GloVe 6B word vectors, 50 dimensions, for the 50,000 most frequent tokens (the "
+                "first 50,000 lines of glove.6B.50d.txt), gzip-compressed text without a header.",
+    license="Open Data Commons Public Domain Dedication and License (PDDL 1.0)",
+    citation="J. Pennington, R. Socher and C. D. Manning, 'GloVe: Global Vectors for Word "
+             "Representation', EMNLP 2014.",
+    homepage="https://nlp.stanford.edu/projects/glove/",
+    files=(
+        RemoteFile(path="glove/glove.6B.50d.top50k.txt.gz", size=8_467_173, urls=(),
+                   sha256="49b92c85282e1585adcabcf147d9ce9423966afb3830e622d053d1db46cd3f98"),
+    ),
+    extra={"no_download": "it is cut from Stanford's 822 MB glove.6B.zip for the offline bundle. "
+                          "Online, load_glove() takes the same vectors from gensim-data's "
+                          "'glove-wiki-gigaword-50' (gensim's downloader checks that file)."},
+))
