@@ -41,6 +41,7 @@ _EXPORTS = {
     "CANVAS_CLASSES": ".canvases", "DigitCanvases": ".canvases", "make_digit_canvases": ".canvases",
     "BOOKS": ".text", "load_book": ".text", "load_names": ".text", "load_tiny_shakespeare": ".text",
     "UCI_SOURCES": ".text", "load_uci_sentiment": ".text", "load_20newsgroups": ".text", "load_glove": ".text",
+    "CharVocab": ".chars", "make_bigram_pairs": ".chars", "make_context_windows": ".chars", "split_words": ".chars",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -60,4 +61,5 @@ __all__ = [
     "CANVAS_CLASSES", "DigitCanvases", "make_digit_canvases",
     "BOOKS", "load_book", "load_names", "load_tiny_shakespeare",
     "UCI_SOURCES", "load_uci_sentiment", "load_20newsgroups", "load_glove",
+    "CharVocab", "make_bigram_pairs", "make_context_windows", "split_words",
 ]
