@@ -3,10 +3,10 @@ models (bigram counts, the bigram network, the MLP model, the GPT).
 
 >>> words = ["emma", "ava"]
 >>> vocab = CharVocab.from_words(words)           # "." marks a word's start and end, index 0
->>> vocab.encode("ava"), vocab.decode([1, 3, 1])
-([1, 3, 1], 'ava')
+>>> vocab.encode("ava"), vocab.decode([1, 4, 1])
+([1, 4, 1], 'ava')
 >>> make_context_windows(words, vocab, block_size=2)[0][:3].tolist()
-[[0, 0], [0, 2], [2, 4]]
+[[0, 0], [0, 2], [2, 3]]
 """
 
 from __future__ import annotations
