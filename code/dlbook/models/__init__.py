@@ -10,7 +10,7 @@ _EXPORTS = {
     "up_block": ".autoencoder", "down_block": ".autoencoder", "checkerboard_score": ".autoencoder",
     "conv_transpose_output_size": ".autoencoder",
     "freeze": ".pretrained", "count_parameters": ".pretrained", "classifier_head": ".pretrained",
-    "extract_features": ".pretrained",
+    "extract_features": ".pretrained", "minilm_path": ".pretrained",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 

