@@ -381,3 +381,12 @@ class _DictOut(torch.nn.Module):
     def forward(self, x):
         a, b = self.inner(x)
         return {"a": a, "b": b}
+
+
+def test_verbose_epoch_column_keeps_its_width(capsys):
+    trainer, train, val = make_run()
+    trainer.fit(train, val, epochs=8, verbose=True)
+    trainer.fit(train, val, epochs=3, verbose=True)          # continues to epoch 11
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line[:8] for line in lines[:8]] == [f"epoch {k} " for k in range(1, 9)]
+    assert [line[:8] for line in lines[8:]] == ["epoch  9", "epoch 10", "epoch 11"]

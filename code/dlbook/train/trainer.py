@@ -491,6 +491,7 @@ class Trainer:
             self._set_loader_rng(train_loader, self._resume.get("loader_rng"))
             self._resume = None
         self.stop_training = False
+        last_epoch = self.epoch + epochs       # fixes the width of the printed epoch column
         for cb in self.callbacks:
             cb.on_fit_start(self)
         try:
@@ -524,7 +525,7 @@ class Trainer:
                 for cb in self.callbacks:      # every callback's state is final (Checkpoint saves here)
                     cb.on_epoch_complete(self, epoch, logs)
                 if verbose:
-                    print(self._format_logs(logs, epochs))
+                    print(self._format_logs(logs, last_epoch))
                 if self.stop_training:
                     break
         finally:
@@ -532,8 +533,8 @@ class Trainer:
                 cb.on_fit_end(self)
         return self.history
 
-    def _format_logs(self, logs: dict, epochs: int) -> str:
-        width = len(str(self.epoch - 1 + epochs))
+    def _format_logs(self, logs: dict, last_epoch: int) -> str:
+        width = len(str(last_epoch))
         parts = [f"epoch {logs['epoch']:>{width}}"]
         parts += [f"{k} {v:.4f}" for k, v in logs.items() if k not in ("epoch", "lr", "time") and v is not None]
         parts.append(f"lr {logs['lr']:.3g}")
