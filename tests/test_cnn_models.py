@@ -86,7 +86,6 @@ def test_batchnorm_network_trains_too():
     (lambda: ConvBlock(3, 8, padding=-1), "padding"),
     (lambda: ConvBlock(3, 8, dropout=1.0), "dropout"),
     (lambda: ConvBlock(3, 8, pool=0), "pool"),
-    (lambda: LinearBlock(4, 2.5), "out_features"),
     (lambda: CifarCNN(channels=()), "channels"),
     (lambda: CifarCNN(channels=(8, -1)), r"channels\[1\]"),
     (lambda: CifarCNN(image_size=20, channels=(8, 8, 8)), "divisible"),
@@ -95,6 +94,11 @@ def test_batchnorm_network_trains_too():
 def test_bad_arguments_are_named(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_a_size_that_is_not_an_int_is_a_type_error():
+    with pytest.raises(TypeError, match="out_features must be an int"):
+        LinearBlock(4, 2.5)
 
 
 def test_activation_must_be_a_class():

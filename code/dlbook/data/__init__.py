@@ -42,6 +42,14 @@ _EXPORTS = {
     "BOOKS": ".text", "load_book": ".text", "load_names": ".text", "load_tiny_shakespeare": ".text",
     "UCI_SOURCES": ".text", "load_uci_sentiment": ".text", "load_20newsgroups": ".text", "load_glove": ".text",
     "CharVocab": ".chars", "make_bigram_pairs": ".chars", "make_context_windows": ".chars", "split_words": ".chars",
+    "CO2_FREQUENCIES": ".timeseries", "load_co2": ".timeseries", "make_windows": ".timeseries",
+    "clean_book": ".tokenize", "split_sentences": ".tokenize", "book_sentences": ".tokenize",
+    "train_tokenizer": ".tokenize", "SPECIAL_TOKENS": ".tokenize", "ABBREVIATIONS": ".tokenize",
+    "TOKENIZER_KINDS": ".tokenize",
+    "sentiment_splits": ".sentiment", "SentimentSplit": ".sentiment", "SentimentSplits": ".sentiment",
+    "train_word_tokenizer": ".sentiment", "encode_padded": ".sentiment", "trim_padding": ".sentiment",
+    "LengthBucketSampler": ".sentiment", "PAD_ID": ".sentiment", "UNK_ID": ".sentiment",
+    "WORD_SPECIAL_TOKENS": ".sentiment",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -62,4 +70,9 @@ __all__ = [
     "BOOKS", "load_book", "load_names", "load_tiny_shakespeare",
     "UCI_SOURCES", "load_uci_sentiment", "load_20newsgroups", "load_glove",
     "CharVocab", "make_bigram_pairs", "make_context_windows", "split_words",
+    "CO2_FREQUENCIES", "load_co2", "make_windows",
+    "clean_book", "split_sentences", "book_sentences", "train_tokenizer", "SPECIAL_TOKENS", "ABBREVIATIONS",
+    "TOKENIZER_KINDS",
+    "sentiment_splits", "SentimentSplit", "SentimentSplits", "train_word_tokenizer", "encode_padded",
+    "trim_padding", "LengthBucketSampler", "PAD_ID", "UNK_ID", "WORD_SPECIAL_TOKENS",
 ]

@@ -22,24 +22,13 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from ._checks import check_int as _int
+from ._checks import int_sequence as _channels
+
 __all__ = ["conv_transpose_output_size", "down_block", "up_block", "ConvEncoder",
            "ConvDecoder", "AutoEncoder", "checkerboard_score"]
 
 _UPSAMPLE_MODES = ("transpose", "resize")
-
-
-def _int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
-
-
-def _channels(name: str, channels) -> tuple[int, ...]:
-    if isinstance(channels, (str, bytes)) or not isinstance(channels, Sequence) or not channels:
-        raise TypeError(f"{name} must be a non-empty sequence of ints such as (16, 32), got {channels!r}")
-    return tuple(_int(f"{name}[{i}]", c, 1) for i, c in enumerate(channels))
 
 
 def _activation_class(name: str, value) -> type[nn.Module] | None:

@@ -18,19 +18,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from ._checks import positive_int as _positive_int, probability as _probability
+
 __all__ = ["ConvBlock", "LinearBlock", "CifarCNN"]
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
-def _probability(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a dropout probability in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _activation(activation) -> nn.Module:

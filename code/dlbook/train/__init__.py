@@ -9,6 +9,9 @@ _EXPORTS = {
     "accuracy": ".metrics", "binary_accuracy": ".metrics", "predicted_classes": ".metrics",
     "read_tensorboard_scalars": ".tensorboard",
     "FeatureRecorder": ".hooks", "lr_trace": ".schedules",
+    "pixel_accuracy": ".segmentation_metrics", "iou_per_class": ".segmentation_metrics",
+    "mean_iou": ".segmentation_metrics", "segmentation_confusion_matrix": ".segmentation_metrics",
+    "as_class_map": ".segmentation_metrics",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -17,4 +20,5 @@ __all__ = [
     "Callback", "Checkpoint", "EarlyStopping", "LambdaCallback", "TensorBoardLogger",
     "accuracy", "binary_accuracy", "predicted_classes", "read_tensorboard_scalars",
     "FeatureRecorder", "lr_trace",
+    "pixel_accuracy", "iou_per_class", "mean_iou", "segmentation_confusion_matrix", "as_class_map",
 ]
