@@ -40,6 +40,8 @@ class Encoder(nn.Module):
     hidden_dim : int
         Size of the hidden state.
 
+    Notes
+    -----
     ``forward(source)`` takes a batch-first ``(N, L, n_features)`` tensor and returns
     ``(outputs, hidden)``: every step's hidden state ``(N, L, hidden_dim)`` and the last one in
     ``nn.GRU``'s layout ``(1, N, hidden_dim)``.
@@ -67,6 +69,8 @@ class Decoder(nn.Module):
     hidden_dim : int
         Size of the hidden state; it must equal the encoder's, whose last state starts the decoder.
 
+    Notes
+    -----
     ``forward(x, hidden, encoder_outputs=None, source_mask=None)`` takes one input element
     ``(N, 1, n_features)`` and the hidden state ``(1, N, hidden_dim)``, and returns
     ``(prediction, hidden, None)``: the next element ``(N, 1, n_features)``, the new hidden state,
@@ -134,6 +138,8 @@ class EncoderDecoder(nn.Module):
         number is drawn per step, whatever the probability, so that runs with different
         probabilities consume the same random numbers.)
 
+    Notes
+    -----
     ``forward(x, source_mask=None)``: ``x`` is ``(N, input_len + target_len, F)``, source followed
     by target, in training mode (when ``teacher_forcing_prob > 0``); otherwise its first
     ``input_len`` elements are used and ``(N, input_len, F)`` is enough. Returns the predicted

@@ -242,6 +242,8 @@ class EmbeddingBagClassifier(nn.Module):
     padding_idx : int, optional
         A token id left out of every bag (for padded 2-D input).
 
+    Notes
+    -----
     Forward: ``model(ids, offsets)`` with a flat ``ids`` tensor and the start of each document in
     ``offsets`` (as :func:`collate_bags` makes them), or ``model(ids)`` with a 2-D ``(N, L)`` tensor of
     equal-length documents. Returns logits ``(N, n_classes)``.

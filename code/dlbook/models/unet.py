@@ -77,9 +77,9 @@ class UNet(nn.Module):
     batchnorm : bool, default True
         BatchNorm after every 3x3 convolution.
 
-    Shapes
-    ------
-    input ``(N, in_channels, H, W)`` -> output ``(N, n_classes, H, W)`` (logits).
+    Notes
+    -----
+    Shapes: input ``(N, in_channels, H, W)`` -> output ``(N, n_classes, H, W)`` (logits).
     """
 
     def __init__(self, in_channels: int = 1, n_classes: int = 2, channels: Sequence[int] = (16, 32, 64), *,
