@@ -33,5 +33,5 @@ def int_sequence(name: str, values, example: str = "(16, 32)") -> tuple[int, ...
 def probability(name: str, value) -> float:
     """``value`` as a float if it is a probability in [0, 1) (a dropout rate, say)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a probability in [0, 1), got {value!r}")
+        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)

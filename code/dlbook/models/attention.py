@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._checks import positive_int
+
 __all__ = ["attention", "MultiHeadAttention"]
 
 
@@ -113,11 +115,8 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True) -> None:
         super().__init__()
-        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+        positive_int("embed_dim", embed_dim)
+        positive_int("num_heads", num_heads)
         if embed_dim % num_heads:
             raise ValueError(f"num_heads must divide embed_dim, got embed_dim={embed_dim}, num_heads={num_heads}")
         self.embed_dim, self.num_heads = embed_dim, num_heads

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from ._checks import positive_int as _positive_int
+from ._checks import positive_int as _positive_int, probability as _probability
 
 __all__ = ["SequenceClassifier", "RECURRENT_CELLS"]
 
@@ -80,8 +80,7 @@ class SequenceClassifier(nn.Module):
             raise TypeError(f"bidirectional must be a bool, got {type(bidirectional).__name__}")
         if readout not in _READOUTS:
             raise ValueError(f"readout must be 'hidden' or 'output', got {readout!r}")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+        _probability("dropout", dropout)
         if dropout and num_layers == 1:
             raise ValueError("dropout acts between stacked layers only: with num_layers=1 it would do nothing; "
                              "use num_layers >= 2 or dropout=0")

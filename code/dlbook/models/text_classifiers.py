@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from ._checks import positive_int as _positive_int
+from ._checks import positive_int as _positive_int, probability as _probability
 
 __all__ = ["MeanEmbeddingClassifier", "TextCNN", "BiLSTMClassifier"]
 
@@ -33,8 +33,7 @@ def _check_common(vocab_size, embed_dim, n_classes, dropout, pad_id) -> None:
     _positive_int("vocab_size", vocab_size)
     _positive_int("embed_dim", embed_dim)
     _positive_int("n_classes", n_classes)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"dropout must be a number in [0, 1), got {dropout!r}")
+    _probability("dropout", dropout)
     if isinstance(pad_id, bool) or not isinstance(pad_id, int) or not 0 <= pad_id < vocab_size:
         raise ValueError(f"pad_id must be an int in [0, vocab_size), got {pad_id!r}")
 

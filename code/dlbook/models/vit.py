@@ -30,15 +30,9 @@ import math
 import torch
 from torch import nn
 
+from ._checks import check_int as _int, probability as _probability
+
 __all__ = ["patchify", "PatchEmbedding", "VisionTransformer"]
-
-
-def _int(name: str, value, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return value
 
 
 def _size(name: str, value) -> tuple[int, int]:
@@ -203,8 +197,7 @@ class VisionTransformer(nn.Module):
         if d_model % n_heads:
             raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads}): each head gets "
                              "d_model / n_heads features")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a probability in [0, 1), got {dropout!r}")
+        _probability("dropout", dropout)
         self.patch_embed = PatchEmbedding(image_size, patch_size, in_channels, d_model)
         self.n_tokens = self.patch_embed.n_patches + 1
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d_model))
