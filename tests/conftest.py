@@ -164,3 +164,14 @@ def fit_steps(model, x, y, *, lr: float, steps: int) -> list[float]:
         opt.step()
         losses.append(loss.item())
     return losses
+
+
+@pytest.fixture(scope="session")
+def mnist_available():
+    """Skip a test when MNIST is not on this machine (the offline bundle or the cache)."""
+    from dlbook.data import DataUnavailableError, fetch_file
+
+    try:
+        fetch_file("mnist", "t10k-labels-idx1-ubyte.gz", download=False)
+    except DataUnavailableError:
+        pytest.skip("MNIST is not available offline here (set DLBOOK_DATA to the data bundle)")

@@ -9,17 +9,12 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from dlbook.data import (CANVAS_CLASSES, DataUnavailableError, fetch_file,  # noqa: E402
-                         make_digit_canvases)
+from dlbook.data import CANVAS_CLASSES, make_digit_canvases  # noqa: E402
 from dlbook.vision_plots import draw_boxes, mask_to_rgb  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def canvases():
-    try:
-        fetch_file("mnist", "t10k-labels-idx1-ubyte.gz", download=False)
-    except DataUnavailableError:
-        pytest.skip("MNIST is not available offline here (set DLBOOK_DATA to the data bundle)")
+def canvases(mnist_available):
     return make_digit_canvases(120, size=64, min_digits=1, max_digits=4, train=False, seed=5)
 
 

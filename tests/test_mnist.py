@@ -10,14 +10,6 @@ import torch
 from dlbook.data import MNIST, DataError, DataUnavailableError, fetch_file, load_mnist, read_idx
 
 
-@pytest.fixture(scope="module")
-def mnist_available():
-    try:
-        fetch_file("mnist", "t10k-labels-idx1-ubyte.gz", download=False)
-    except DataUnavailableError:
-        pytest.skip("MNIST is not available offline here (set DLBOOK_DATA to the data bundle)")
-
-
 def test_train_and_test_shapes_dtypes_ranges(mnist_available):
     x, y = load_mnist(train=True)
     assert x.shape == (60000, 28, 28) and x.dtype == torch.uint8

@@ -134,8 +134,8 @@ def make_digit_canvases(n: int, *, size: int = 64, min_digits: int = 1, max_digi
     if not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"train must be True or False, got {train!r}")
 
+    rng = _rng(seed)                  # a bad seed is reported before any data is read
     digits, digit_labels = load_mnist(train=bool(train), root=root, download=download)
-    rng = _rng(seed)
     images = torch.zeros(n, 1, size, size)
     semantic = torch.zeros(n, size, size, dtype=torch.int64)
     all_boxes, all_labels, all_instances = [], [], []
