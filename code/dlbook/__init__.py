@@ -10,6 +10,7 @@ Everything a chapter builds once and later reuses lives here:
 - :mod:`dlbook.plots`  — the book's figure style and its recurring figures.
 - :mod:`dlbook.vision_plots` — filters and feature maps of convolutional networks.
 - :mod:`dlbook.autograd` — the scalar autograd engine built in "An autograd engine from scratch".
+- :mod:`dlbook.text_metrics` — BLEU, ROUGE, exact match, token F1 and perplexity, written out once.
 - :mod:`dlbook.scale`  — the heavy chapters' one scale switch (``cpu`` or ``gpu`` profile).
 - :mod:`dlbook.glue`   — a stand-in for ``myst_nb.glue`` in the generated notebooks.
 
@@ -26,8 +27,9 @@ _EXPORTS = {
     "Trainer": ".train", "History": ".train",
     "autograd": ".autograd", "data": ".data", "train": ".train", "models": ".models",
     "plots": ".plots", "vision_plots": ".vision_plots", "scale": ".scale", "glue": ".glue", "utils": ".utils",
+    "text_metrics": ".text_metrics",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = ["seed_everything", "get_device", "Trainer", "History", "autograd", "data", "train", "models", "plots",
-           "vision_plots", "scale", "__version__"]
+           "vision_plots", "scale", "text_metrics", "__version__"]

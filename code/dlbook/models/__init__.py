@@ -30,6 +30,10 @@ _EXPORTS = {
     "EmbeddingBagClassifier": ".text",
     "MeanEmbeddingClassifier": ".text_classifiers", "TextCNN": ".text_classifiers",
     "BiLSTMClassifier": ".text_classifiers",
+    "bigram_counts": ".ngram", "bigram_probabilities": ".ngram", "average_nll": ".ngram",
+    "sample_words": ".ngram",
+    "GPTConfig": ".gpt", "GPT": ".gpt", "CausalSelfAttention": ".gpt", "random_blocks": ".gpt",
+    "estimate_loss": ".gpt",
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
