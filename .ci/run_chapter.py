@@ -8,7 +8,8 @@ thread each, a scratch folder as working directory), so they print what the book
 chapter: total execution seconds, the slowest cells, every glued value, the ``code/`` modules it
 loaded, and (with ``--show``) each cell's text output. The executed notebook is saved under
 ``_build/chapter-runs/`` so that figures can be inspected. Exit status 1 if a cell fails (or runs
-past the timeout, or kills the kernel), naming the chapter, the cell and its line.
+past the timeout, or kills the kernel), naming the chapter, the cell and its line; also if it glues
+one name twice, which fails the book's Sphinx build.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import execute  # noqa: E402
 ROOT = execute.ROOT
 
 
-def report(result: execute.ChapterResult, show: bool) -> None:
+def report(result: execute.ChapterResult, show: bool) -> bool:
+    """Print how a chapter ran; False if it failed or glued a name twice (the book build would)."""
     import nbformat
 
     print(f"{result.chapter}: {'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s ({result.cells} code cells)")
@@ -35,13 +37,15 @@ def report(result: execute.ChapterResult, show: bool) -> None:
     if result.ok:
         print(f"  loaded from code/: {', '.join(sorted(result.modules)) or 'nothing'}; torch threads: {result.threads}")
     if not result.notebook:
-        return
+        return result.ok
     nb = nbformat.read(result.notebook, as_version=4)
+    names: list[str] = []
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     for i, cell in enumerate(code_cells, 1):
         for out in cell.get("outputs", []):
             glue = out.get("metadata", {}).get("scrapbook", {})
             if glue:
+                names.append(glue.get("name"))
                 data = out.get("data", {})
                 text = data.get("application/papermill.record/text/plain") or data.get("text/plain", "")
                 print(f"  glue {glue.get('name')!r} = {text[:80]}")
@@ -53,6 +57,10 @@ def report(result: execute.ChapterResult, show: bool) -> None:
                 if text or kind:
                     body = (text if isinstance(text, str) else "".join(text)).strip()
                     print(f"  [{i}] {kind or body[:600]}")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        print(f"  FAILED: glued more than once (the book build fails on this): {', '.join(twice)}")
+    return result.ok and not twice
 
 
 def main() -> int:
@@ -74,11 +82,12 @@ def main() -> int:
     results = execute.execute_many([p.resolve() for p in args.chapters], jobs=args.jobs, timeout=args.timeout,
                                    code_root=ROOT / "code", out_dir=out_dir / "work",
                                    profile=args.profile or read_profile())
+    ok = True
     for page, result in zip(args.chapters, results):
         if result.notebook:
             shutil.copy(result.notebook, out_dir / (page.stem + ".ipynb"))
-        report(result, args.show)
-    return 0 if all(r.ok for r in results) else 1
+        ok = report(result, args.show) and ok
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -303,6 +303,15 @@ def test_run_chapter_reports_a_timeout_without_a_traceback(tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_run_chapter_fails_a_chapter_that_glues_a_name_twice(tmp_path):
+    """Sphinx rejects a glue name recorded twice in one page; the quick run must say so first."""
+    make_book(tmp_path / "book", 'from myst_nb import glue\nglue("n", 1, display=False)\nglue("n", 2, display=False)')
+    result = subprocess.run([sys.executable, str(ROOT / ".ci" / "run_chapter.py"), str(tmp_path / "book" / "chapter.md")],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "glued more than once (the book build fails on this): n" in result.stdout, result.stdout
+
+
 def test_the_determinism_check_compares_with_the_cache_and_skips_wallclock_glue():
     check = load_ci_module("check_determinism")
     import nbformat
