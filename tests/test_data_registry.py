@@ -1,5 +1,7 @@
 """The data registry: lookup order, checksums, downloads, and the errors a reader sees."""
 
+import re
+
 import pytest
 
 from conftest import PAYLOAD, bundle_dir
@@ -50,7 +52,8 @@ def test_every_url_failing_raises_with_each_error_listed(isolated_data, fake_dat
     with pytest.raises(DataUnavailableError) as info:
         fetch_file("toy", "data.bin", progress=False)
     message = str(info.value)
-    assert "Download failed" in message and message.count("404") == 2
+    # Count the status code as a word: the server's random port can contain "404" too (40471).
+    assert "Download failed" in message and len(re.findall(r"\b404\b", message)) == 2, message
     assert not any((isolated_data[1] / "toy").glob("*")) if (isolated_data[1] / "toy").exists() else True
 
 
