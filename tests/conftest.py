@@ -166,12 +166,17 @@ def fit_steps(model, x, y, *, lr: float, steps: int) -> list[float]:
     return losses
 
 
-@pytest.fixture(scope="session")
-def mnist_available():
-    """Skip a test when MNIST is not on this machine (the offline bundle or the cache)."""
+def skip_unless_offline(dataset: str, filename: str, label: str) -> None:
+    """Skip the calling test or fixture when a registry file is not on this machine (bundle or cache)."""
     from dlbook.data import DataUnavailableError, fetch_file
 
     try:
-        fetch_file("mnist", "t10k-labels-idx1-ubyte.gz", download=False)
+        fetch_file(dataset, filename, download=False)
     except DataUnavailableError:
-        pytest.skip("MNIST is not available offline here (set DLBOOK_DATA to the data bundle)")
+        pytest.skip(f"{label} is not available offline here (set DLBOOK_DATA to the data bundle)")
+
+
+@pytest.fixture(scope="session")
+def mnist_available():
+    """Skip a test when MNIST is not on this machine (the offline bundle or the cache)."""
+    skip_unless_offline("mnist", "t10k-labels-idx1-ubyte.gz", "MNIST")

@@ -4,16 +4,14 @@ import hashlib
 
 import pytest
 
-from dlbook.data import (WATER_POTABILITY_FEATURES, ChecksumError, DataUnavailableError, fetch_file,
+from conftest import skip_unless_offline
+from dlbook.data import (WATER_POTABILITY_FEATURES, ChecksumError, DataUnavailableError,
                          get_dataset_info, load_water_potability)
 
 
 @pytest.fixture(scope="module")
 def potability_available():
-    try:
-        fetch_file("water-potability", "water_potability.csv", download=False)
-    except DataUnavailableError:
-        pytest.skip("water potability is not available offline here (set DLBOOK_DATA to the data bundle)")
+    skip_unless_offline("water-potability", "water_potability.csv", "water potability")
 
 
 def test_table_contents(potability_available):
